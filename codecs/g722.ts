@@ -1,0 +1,104 @@
+/**
+ * G.722 64 kbit/s (ITU-T G.722 SB-ADPCM, mode 1): our C implementation (codecs/wasm/g722.c) compiled to wasm.
+ * SDP says 8000 Hz (RFC 3551 §4.5.2 quirk) but the audio is 16 kHz: one payload byte per two samples.
+ */
+import { CodecError } from './errors.js';
+import { RepeatAttenuatePlc } from './plc.js';
+import type { Decoder, Encoder } from './types.js';
+import { wasmHeap, type WasmCodecHeap } from './wasm/wasm-heap.js';
+
+type Fn = (...a: number[]) => number;
+/** Largest frame handled in one call (samples); bigger frames are processed in chunks. */
+const CHUNK = 8192;
+
+function heap(): WasmCodecHeap {
+  return wasmHeap('g722', 'g722_state_size');
+}
+
+abstract class G722Base {
+  readonly name = 'G722';
+  readonly sampleRate = 16000;
+  readonly channels = 1;
+  protected readonly h: WasmCodecHeap;
+  protected state: number;
+  protected readonly fn: { reset: Fn; encode: Fn; decode: Fn };
+
+  constructor(readonly frameSamples: number) {
+    this.h = heap();
+    const e = this.h.exports;
+    this.fn = { reset: e.g722_reset as Fn, encode: e.g722_encode as Fn, decode: e.g722_decode as Fn };
+    this.state = this.h.alloc();
+    this.fn.reset(this.state);
+  }
+
+  close(): void {
+    if (this.state < 0) return;
+    this.h.release(this.state);
+    this.state = -1;
+  }
+
+  protected live(): void {
+    if (this.state < 0) throw new CodecError('DPBX_ERR_CODEC_CLOSED', 'G722: codec is closed');
+  }
+}
+
+export class G722Encoder extends G722Base implements Encoder {
+  private out: Buffer;
+  constructor(frameSamples: number) {
+    super(frameSamples);
+    this.out = Buffer.allocUnsafe(frameSamples >> 1);
+  }
+
+  encode(pcm: Int16Array): Buffer {
+    this.live();
+    const n = pcm.length;
+    if (n & 1) throw new CodecError('DPBX_ERR_CODEC_FRAME_SIZE', `G722: odd frame length ${n}`);
+    if (n >> 1 > this.out.length) this.out = Buffer.allocUnsafe(n >> 1);
+    const out = (n >> 1) === this.out.length ? this.out : this.out.subarray(0, n >> 1);
+    const h = this.h;
+    const pin = h.scratchPtr;
+    const pout = pin + CHUNK * 2;
+    for (let off = 0; off < n; off += CHUNK) {
+      const len = Math.min(CHUNK, n - off);
+      h.i16.set(pcm.subarray(off, off + len), 0);
+      this.fn.encode(this.state, pin, len, pout);
+      out.set(h.u8.subarray(CHUNK * 2, CHUNK * 2 + (len >> 1)), off >> 1);
+    }
+    return out;
+  }
+}
+
+export class G722Decoder extends G722Base implements Decoder {
+  private out: Int16Array;
+  private readonly plc: RepeatAttenuatePlc;
+  constructor(frameSamples: number) {
+    super(frameSamples);
+    this.out = new Int16Array(frameSamples);
+    this.plc = new RepeatAttenuatePlc(frameSamples);
+  }
+
+  decode(payload: Buffer | null): Int16Array {
+    this.live();
+    if (payload === null) return this.plc.conceal(this.frameSamples);
+    const n = payload.length;
+    if (n === 0) throw new CodecError('DPBX_ERR_CODEC_BAD_PAYLOAD', 'G722: empty payload');
+    if (2 * n > this.out.length) this.out = new Int16Array(2 * n);
+    const out = 2 * n === this.out.length ? this.out : this.out.subarray(0, 2 * n);
+    const h = this.h;
+    const pin = h.scratchPtr;
+    const half = CHUNK >> 1;
+    const pout = pin + CHUNK; // bytes [0, CHUNK/2) input, samples from byte CHUNK on
+    for (let off = 0; off < n; off += half) {
+      const len = Math.min(half, n - off);
+      h.u8.set(payload.subarray(off, off + len), 0);
+      this.fn.decode(this.state, pin, len, pout);
+      out.set(h.i16.subarray(CHUNK / 2, CHUNK / 2 + 2 * len), 2 * off);
+    }
+    this.plc.good(out);
+    return out;
+  }
+
+  conceal(): Int16Array {
+    return this.decode(null);
+  }
+}

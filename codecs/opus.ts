@@ -1,0 +1,142 @@
+/**
+ * Opus (RFC 6716, RTP payload RFC 7587) at 48 kHz, mono or stereo, through `@discordjs/opus` (its bundled libopus).
+ *
+ * fmtp honoured on the encoder: useinbandfec (OPUS_SET_INBAND_FEC + an expected loss of 10 %), usedtx
+ * (OPUS_SET_DTX), maxaveragebitrate (OPUS_SET_BITRATE, clamped to 6000..510000), stereo/sprop-stereo only
+ * inform the channel count chosen by the caller. Decoding a lost packet (`decode(null)`) runs libopus PLC.
+ * FEC decoding of the *next* packet's redundancy is not reachable: the binding always calls opus_decode with
+ * decode_fec = 0 (see docs/codecs.md).
+ */
+import { createRequire } from 'node:module';
+import { CodecError } from './errors.js';
+import type { Decoder, Encoder } from './types.js';
+
+interface OpusNative {
+  encode(buf: Buffer): Buffer;
+  decode(buf: Buffer): Buffer;
+  applyEncoderCTL(ctl: number, value: number): void;
+  applyDecoderCTL(ctl: number, value: number): void;
+  setBitrate(bitrate: number): void;
+  getBitrate(): number;
+}
+type OpusCtor = new (rate: number, channels: number) => OpusNative;
+
+let ctor: OpusCtor | null | undefined;
+let loadError = '';
+
+/** The binding, or null with `opusStatus()` telling why. */
+export function opusBinding(): OpusCtor | null {
+  if (ctor === undefined) {
+    try {
+      ctor = (createRequire(import.meta.url)('@discordjs/opus') as { OpusEncoder: OpusCtor }).OpusEncoder;
+    } catch (e) {
+      ctor = null;
+      loadError = (e as Error).message.split('\n')[0] ?? 'unknown';
+    }
+  }
+  return ctor;
+}
+
+export function opusStatus(): { available: boolean; reason?: string } {
+  return opusBinding() ? { available: true } : { available: false, reason: `@discordjs/opus not loadable: ${loadError}` };
+}
+
+// libopus CTL request numbers (opus_defines.h)
+const OPUS_SET_APPLICATION = 4000;
+const OPUS_SET_BITRATE = 4002;
+const OPUS_SET_INBAND_FEC = 4012;
+const OPUS_SET_PACKET_LOSS_PERC = 4014;
+const OPUS_SET_DTX = 4016;
+const OPUS_APPLICATION_VOIP = 2048;
+
+function flag(v: unknown): boolean {
+  return v === true || v === 1 || v === '1';
+}
+
+function make(channels: number): OpusNative {
+  const C = opusBinding();
+  if (!C) throw new CodecError('DPBX_ERR_CODEC_UNAVAILABLE', opusStatus().reason ?? 'opus unavailable');
+  if (channels !== 1 && channels !== 2) throw new CodecError('DPBX_ERR_CODEC_BAD_OPTION', `opus: channels ${channels}`);
+  return new C(48000, channels);
+}
+
+const VALID_FRAMES = new Set([120, 240, 480, 960, 1920, 2880]);
+
+export class OpusEncoderImpl implements Encoder {
+  readonly name = 'opus';
+  readonly sampleRate = 48000;
+  private readonly native: OpusNative;
+  readonly fec: boolean;
+  readonly dtx: boolean;
+  readonly bitrate: number | undefined;
+
+  constructor(readonly channels: number, readonly frameSamples: number, fmtp: Record<string, unknown>) {
+    if (!VALID_FRAMES.has(frameSamples))
+      throw new CodecError('DPBX_ERR_CODEC_BAD_OPTION', `opus: frame of ${frameSamples} samples is not 2.5..60 ms`);
+    this.native = make(channels);
+    this.native.applyEncoderCTL(OPUS_SET_APPLICATION, OPUS_APPLICATION_VOIP);
+    this.fec = flag(fmtp.useinbandfec);
+    this.dtx = flag(fmtp.usedtx);
+    if (this.fec) {
+      this.native.applyEncoderCTL(OPUS_SET_INBAND_FEC, 1);
+      this.native.applyEncoderCTL(OPUS_SET_PACKET_LOSS_PERC, 10);
+    }
+    if (this.dtx) this.native.applyEncoderCTL(OPUS_SET_DTX, 1);
+    if (fmtp.maxaveragebitrate !== undefined) {
+      const b = Number(fmtp.maxaveragebitrate);
+      if (!Number.isFinite(b) || b <= 0)
+        throw new CodecError('DPBX_ERR_CODEC_BAD_OPTION', `opus: maxaveragebitrate=${String(fmtp.maxaveragebitrate)}`);
+      this.bitrate = Math.min(510000, Math.max(6000, Math.round(b)));
+      this.native.applyEncoderCTL(OPUS_SET_BITRATE, this.bitrate);
+    }
+  }
+
+  encode(pcm: Int16Array): Buffer {
+    if (pcm.length !== this.frameSamples * this.channels)
+      throw new CodecError('DPBX_ERR_CODEC_FRAME_SIZE', `opus: expected ${this.frameSamples * this.channels} samples, got ${pcm.length}`);
+    return this.native.encode(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+  }
+
+  close(): void {}
+}
+
+export class OpusDecoderImpl implements Decoder {
+  readonly name = 'opus';
+  readonly sampleRate = 48000;
+  private readonly native: OpusNative;
+  private static readonly EMPTY = Buffer.alloc(0);
+
+  constructor(readonly channels: number, readonly frameSamples: number) {
+    this.native = make(channels);
+  }
+
+  decode(payload: Buffer | null): Int16Array {
+    if (payload === null) {
+      // PLC: libopus conceals a whole MAX_FRAME_SIZE (120 ms) in the binding; we use the first frame of it.
+      const b = this.native.decode(OpusDecoderImpl.EMPTY);
+      return pcmView(b, Math.min(b.length >> 1, this.frameSamples * this.channels));
+    }
+    if (payload.length === 0) throw new CodecError('DPBX_ERR_CODEC_BAD_PAYLOAD', 'opus: empty payload');
+    let b: Buffer;
+    try {
+      b = this.native.decode(payload);
+    } catch (e) {
+      throw new CodecError('DPBX_ERR_CODEC_BAD_PAYLOAD', `opus: ${(e as Error).message}`);
+    }
+    return pcmView(b, b.length >> 1);
+  }
+
+  conceal(): Int16Array {
+    return this.decode(null);
+  }
+
+  close(): void {}
+}
+
+/** Int16 view over a native-decoded buffer (copies only if the buffer is oddly aligned). */
+function pcmView(b: Buffer, n: number): Int16Array {
+  if ((b.byteOffset & 1) === 0) return new Int16Array(b.buffer, b.byteOffset, n);
+  const out = new Int16Array(n);
+  for (let i = 0; i < n; i++) out[i] = b.readInt16LE(2 * i);
+  return out;
+}

@@ -1,0 +1,218 @@
+/**
+ * A transcoding pipeline for ONE direction of a call: decode → (channel map) → resample → re-packetise → encode.
+ *
+ * Pure and synchronous: the relay calls `push(payload, {timestamp, seq, marker})` per received RTP packet and
+ * gets back the frames to send, each with its duration in units of the output RTP clock. Lost packets (gaps in
+ * `seq`) are concealed with the input decoder's PLC; duplicates / late packets are counted and dropped (the relay
+ * passes packets in arrival order; there is no jitter buffer here). Bad payloads and unexpected codec errors
+ * become counted drops, never exceptions out of `push`.
+ *
+ * Hot path: the PCM FIFO, the output frame objects and their payload buffers are preallocated and reused; the
+ * frames returned by one `push` are valid until the next call.
+ */
+import { CodecError, silentLogger, type CodecLogger } from './errors.js';
+import { findCodec, type CodecInfo } from './registry.js';
+import { Resampler, monoToStereo, stereoToMono } from './resampler.js';
+import type { CodecOptions, Decoder, Encoder } from './types.js';
+
+export interface PipelineEndpoint extends CodecOptions {
+  /** SDP encoding name. */
+  name: string;
+}
+
+export interface PipelineOptions {
+  from: PipelineEndpoint;
+  to: PipelineEndpoint;
+  logger?: CodecLogger;
+  /** Most lost frames concealed for one gap (longer gaps are treated as a new talkspurt); default 5. */
+  maxConcealFrames?: number;
+  /** Factories (defaults: the layer's createEncoder/createDecoder); injected to avoid an import cycle. */
+  createEncoder: (name: string, opts: CodecOptions) => Encoder;
+  createDecoder: (name: string, opts: CodecOptions) => Decoder;
+}
+
+export interface PushInfo {
+  /** RTP timestamp of the packet (input clock). */
+  timestamp: number;
+  /** RTP sequence number (16-bit). */
+  seq: number;
+  marker?: boolean;
+}
+
+export interface PipelineFrame {
+  payload: Buffer;
+  /** Duration in units of the output RTP clock (e.g. 160 for 20 ms of G.722, 960 for 20 ms of opus). */
+  samples: number;
+  /** RTP timestamp to send with (output clock), continuous across the call. */
+  timestamp: number;
+  marker: boolean;
+}
+
+export interface PipelineCounters {
+  packetsIn: number;
+  framesOut: number;
+  lostConcealed: number;
+  /** Packets with a payload the decoder rejected. */
+  badPayload: number;
+  /** Duplicate or out-of-order packets dropped. */
+  reordered: number;
+  /** Encoder failures and unexpected errors (frames dropped). */
+  errors: number;
+}
+
+export class TranscodingPipeline {
+  readonly from: CodecInfo;
+  readonly to: CodecInfo;
+  readonly decoder: Decoder;
+  readonly encoder: Encoder;
+  readonly counters: PipelineCounters = { packetsIn: 0, framesOut: 0, lostConcealed: 0, badPayload: 0, reordered: 0, errors: 0 };
+  private readonly resampler: Resampler | null;
+  private readonly logger: CodecLogger;
+  private readonly maxConceal: number;
+  private readonly outChannels: number;
+  private readonly outFrame: number; // interleaved samples per output frame
+  private fifo: Int16Array;
+  private fifoLen = 0;
+  private chanBuf = new Int16Array(0);
+  private lastSeq = -1;
+  private outTs = -1;
+  private pendingMarker = false;
+  private readonly frames: PipelineFrame[] = [];
+  private readonly pool: Buffer[] = [];
+  private readonly result: PipelineFrame[] = [];
+  private closed = false;
+
+  constructor(opts: PipelineOptions) {
+    const f = findCodec(opts.from.name, opts.from.rate);
+    const t = findCodec(opts.to.name, opts.to.rate);
+    if (!f || !t) throw new CodecError('DPBX_ERR_CODEC_UNKNOWN', `pipeline: unknown codec ${!f ? opts.from.name : opts.to.name}`);
+    this.from = f;
+    this.to = t;
+    this.logger = opts.logger ?? silentLogger;
+    this.maxConceal = opts.maxConcealFrames ?? 5;
+    this.decoder = opts.createDecoder(opts.from.name, opts.from);
+    this.encoder = opts.createEncoder(opts.to.name, opts.to);
+    this.outChannels = this.encoder.channels;
+    this.outFrame = this.encoder.frameSamples * this.outChannels;
+    this.resampler =
+      this.decoder.sampleRate === this.encoder.sampleRate
+        ? null
+        : new Resampler(this.decoder.sampleRate, this.encoder.sampleRate, { channels: this.outChannels });
+    this.fifo = new Int16Array(this.outFrame * 8);
+  }
+
+  /**
+   * One received RTP packet (payload null = known lost). Returns the frames to send now (possibly none, e.g.
+   * 20 ms in → 30 ms out buffers; possibly several).
+   */
+  push(payload: Buffer | null, info: PushInfo): PipelineFrame[] {
+    const res = this.result;
+    res.length = 0;
+    if (this.closed) return res;
+    try {
+      this.counters.packetsIn++;
+      if (info.marker) this.pendingMarker = true;
+      if (this.outTs < 0) this.outTs = Math.round((info.timestamp * this.to.clockRate) / this.from.clockRate) >>> 0;
+      if (this.lastSeq >= 0) {
+        const delta = (info.seq - this.lastSeq) & 0xffff;
+        if (delta === 0 || delta >= 0x8000) {
+          this.counters.reordered++;
+          return res;
+        }
+        if (delta > 1 && delta - 1 <= this.maxConceal && !info.marker) {
+          for (let i = 1; i < delta; i++) {
+            this.counters.lostConcealed++;
+            this.feed(this.decoder.conceal());
+          }
+        }
+      }
+      this.lastSeq = info.seq & 0xffff;
+      let pcm: Int16Array;
+      try {
+        pcm = this.decoder.decode(payload);
+      } catch (e) {
+        if (e instanceof CodecError) {
+          this.counters.badPayload++;
+          this.logger.debug({ code: e.code, codec: this.from.name }, 'pipeline: payload dropped');
+          return res;
+        }
+        throw e;
+      }
+      this.feed(pcm);
+      this.drain();
+    } catch (e) {
+      this.counters.errors++;
+      this.logger.warn({ err: (e as Error).message, from: this.from.name, to: this.to.name }, 'pipeline: frame dropped');
+      res.length = 0;
+    }
+    return res;
+  }
+
+  /** Decoded PCM (decoder rate/channels) → FIFO at encoder rate/channels. */
+  private feed(pcm: Int16Array): void {
+    let x = pcm;
+    const dc = this.decoder.channels;
+    if (dc !== this.outChannels) {
+      const need = dc === 2 ? x.length >> 1 : x.length * 2;
+      if (this.chanBuf.length < need) this.chanBuf = new Int16Array(need);
+      x = dc === 2 ? stereoToMono(x, this.chanBuf) : monoToStereo(x, this.chanBuf);
+    }
+    if (this.resampler) x = this.resampler.process(x);
+    if (this.fifoLen + x.length > this.fifo.length) {
+      const g = new Int16Array((this.fifoLen + x.length) * 2);
+      g.set(this.fifo.subarray(0, this.fifoLen));
+      this.fifo = g;
+    }
+    this.fifo.set(x, this.fifoLen);
+    this.fifoLen += x.length;
+  }
+
+  private drain(): void {
+    const n = this.outFrame;
+    let off = 0;
+    const dur = Math.round(this.encoder.frameSamples * this.to.timestampPerSample);
+    while (this.fifoLen - off >= n) {
+      const idx = this.result.length;
+      let payload: Buffer;
+      try {
+        payload = this.encoder.encode(this.fifo.subarray(off, off + n));
+      } catch (e) {
+        this.counters.errors++;
+        this.logger.warn({ err: (e as Error).message, codec: this.to.name }, 'pipeline: encode failed');
+        off += n;
+        continue;
+      }
+      off += n;
+      let buf = this.pool[idx];
+      if (!buf || buf.length < payload.length) {
+        buf = Buffer.allocUnsafe(Math.max(payload.length, 1500));
+        this.pool[idx] = buf;
+      }
+      payload.copy(buf, 0);
+      let fr = this.frames[idx];
+      if (!fr) {
+        fr = { payload: buf, samples: 0, timestamp: 0, marker: false };
+        this.frames[idx] = fr;
+      }
+      fr.payload = buf.subarray(0, payload.length);
+      fr.samples = dur;
+      fr.timestamp = this.outTs;
+      fr.marker = this.pendingMarker;
+      this.pendingMarker = false;
+      this.outTs = (this.outTs + dur) >>> 0;
+      this.result.push(fr);
+      this.counters.framesOut++;
+    }
+    if (off > 0) {
+      this.fifo.copyWithin(0, off, this.fifoLen);
+      this.fifoLen -= off;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.decoder.close();
+    this.encoder.close();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Loader and tiny allocator for our freestanding C codecs compiled to wasm32 (codecs/wasm/*.c).
+ *
+ * One WebAssembly instance per codec per thread serves every encoder/decoder: each codec object owns a fixed-size
+ * state slot in the instance's linear memory (free-list allocated here), and all calls share one scratch I/O area
+ * (JavaScript is single-threaded and the calls are synchronous). The module is compiled synchronously on first
+ * use from the .wasm file next to this JS (dist/codecs/wasm/), falling back to the committed source-tree copy
+ * (codecs/wasm/) when the build did not copy it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CodecError } from '../errors.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+// Minimal typings: the project's lib (ES2023, no DOM) does not declare the WebAssembly namespace.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** Where `<name>.wasm` is looked up, in order. */
+export function wasmCandidates(name: string): string[] {
+  return [join(here, `${name}.wasm`), join(here, '..', '..', '..', 'codecs', 'wasm', `${name}.wasm`)];
+}
+
+const SCRATCH_BYTES = 64 * 1024;
+const PAGE = 65536;
+
+export class WasmCodecHeap {
+  readonly exports: Record<string, Function>;
+  private readonly memory: WasmMemory;
+  private readonly stateSize: number;
+  private readonly scratch: number;
+  private next: number;
+  private readonly free: number[] = [];
+  /** Views over the scratch area; rebuilt after memory growth. */
+  u8!: Uint8Array;
+  i16!: Int16Array;
+
+  constructor(readonly name: string, stateSizeExport: string) {
+    const file = wasmCandidates(name).find((p) => existsSync(p));
+    if (!file) throw new CodecError('DPBX_ERR_CODEC_UNAVAILABLE', `${name}.wasm not found (run scripts/build-codecs.sh)`);
+    const module = new WA.Module(readFileSync(file));
+    const instance = new WA.Instance(module, {});
+    this.exports = instance.exports as Record<string, Function>;
+    this.memory = instance.exports.memory as WasmMemory;
+    const heapBase = (instance.exports.__heap_base as { value: number }).value;
+    this.stateSize = ((this.exports[stateSizeExport]!() as number) + 15) & ~15;
+    this.scratch = (heapBase + 15) & ~15;
+    this.next = this.scratch + SCRATCH_BYTES;
+    this.ensure(this.next);
+    this.refreshViews();
+  }
+
+  /** Byte offset of the shared scratch area (SCRATCH_BYTES long). */
+  get scratchPtr(): number {
+    return this.scratch;
+  }
+
+  /** Allocates one codec state slot; returns its address. */
+  alloc(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) return reused;
+    const p = this.next;
+    this.next += this.stateSize;
+    this.ensure(this.next);
+    return p;
+  }
+
+  release(ptr: number): void {
+    this.free.push(ptr);
+  }
+
+  private ensure(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    this.memory.grow(Math.ceil((end - have) / PAGE));
+    this.refreshViews();
+  }
+
+  private refreshViews(): void {
+    this.u8 = new Uint8Array(this.memory.buffer, this.scratch, SCRATCH_BYTES);
+    this.i16 = new Int16Array(this.memory.buffer, this.scratch, SCRATCH_BYTES / 2);
+  }
+}
+
+const heaps = new Map<string, WasmCodecHeap>();
+
+/** The per-thread shared instance of a wasm codec (created on first use). */
+export function wasmHeap(name: string, stateSizeExport: string): WasmCodecHeap {
+  let h = heaps.get(name);
+  if (!h) {
+    h = new WasmCodecHeap(name, stateSizeExport);
+    heaps.set(name, h);
+  }
+  return h;
+}

@@ -1,0 +1,586 @@
+/**
+ * One call's media inside a worker: legs, routes between them, the per-packet path, announcements.
+ *
+ * Packet path (RTP, per datagram, no allocation of our own in pass-through):
+ *   validate header → latch / stranger check → inbound stats (RFC 3550 A.1/A.8) → for each route:
+ *   payload-type action (pass-through with PT rewrite | transcode | drop) → OutStream header rewrite in place →
+ *   send to the destination's latched (or SDP) address.
+ * RTCP is passed through between legs whose direction is not transcoded (documented choice: no SR/RR
+ * generation); in a transcoded direction it is dropped and counted.
+ */
+import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
+import { randomInt } from 'node:crypto';
+import {
+  rtpHeaderLength, isRtcpPacket, rtpSsrc, rtpSeq, rtpTimestamp, rtpPayloadType, setRtpPayloadType, setRtpSeq,
+  setRtpTimestamp, rtpMarker, writeRtpHeader, RtpSourceStats,
+} from '../rtp/index.js';
+import { loadFrames, frame, Playout, realClock, type PlayClock } from '../play/index.js';
+import { RelayError } from './errors.js';
+import {
+  Leg, ACT_DROP_NO_TE, ACT_DROP_UNKNOWN, ACT_TRANSCODE, isComfortNoise, isTelephoneEvent, sameFormat,
+  type Route, type PlayState,
+} from './leg.js';
+import { SOURCE_PLAY } from './out-stream.js';
+import type {
+  CreateTranscoder, LegInfo, LegOptions, LegUpdate, PlayOptions, RelayLogger, SessionEvents, SessionStats,
+  Transcoder, TranscoderCodec,
+} from './types.js';
+
+export interface SessionContext {
+  bindAddress: string;
+  advertisedAddress: string;
+  mediaPath: string | undefined;
+  socketBufferBytes: number | undefined;
+  /** Loads the transcoder plugin (cached); null when none is configured. */
+  transcoderFactory(): Promise<CreateTranscoder | null>;
+  emit<K extends keyof SessionEvents>(sessionId: string, name: K, data: SessionEvents[K]): void;
+  logger: RelayLogger | undefined;
+  clock: PlayClock;
+}
+
+const now = (): number => performance.now();
+
+function bindSocket(ctx: SessionContext, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket({ type: ctx.bindAddress.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+    const onError = (err: NodeJS.ErrnoException) => {
+      sock.close();
+      reject(
+        err.code === 'EADDRINUSE'
+          ? Object.assign(new RelayError('DPBX_ERR_RELAY_BIND', `port ${port} in use`), { busy: true })
+          : new RelayError('DPBX_ERR_RELAY_BIND', `bind ${ctx.bindAddress}:${port}: ${err.message}`),
+      );
+    };
+    sock.once('error', onError);
+    sock.bind({ port, address: ctx.bindAddress, exclusive: true }, () => {
+      sock.off('error', onError);
+      if (ctx.socketBufferBytes) {
+        try {
+          sock.setRecvBufferSize(ctx.socketBufferBytes);
+          sock.setSendBufferSize(ctx.socketBufferBytes);
+        } catch {
+          /* capped by the OS: keep its default */
+        }
+      }
+      resolve(sock);
+    });
+  });
+}
+
+function closeSocket(sock: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      sock.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
+function codecOf(c: { name: string; rate: number; channels?: number; pt: number; ptime?: number }): TranscoderCodec {
+  return { name: c.name, rate: c.rate, channels: c.channels ?? 1, pt: c.pt, ptime: c.ptime ?? 20 };
+}
+
+export class MediaSession {
+  readonly id: string;
+  private readonly ctx: SessionContext;
+  readonly legs = new Map<string, Leg>();
+  private nextIndex = 0;
+  private closed = false;
+
+  constructor(id: string, ctx: SessionContext) {
+    this.id = id;
+    this.ctx = ctx;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // control
+  // -------------------------------------------------------------------------------------------------------------
+
+  async addLeg(opts: LegOptions, port: number): Promise<LegInfo> {
+    if (this.closed) throw new RelayError('DPBX_ERR_RELAY_CLOSED', `session ${this.id} is closed`);
+    if (this.legs.has(opts.id)) throw new RelayError('DPBX_ERR_RELAY_LEG_EXISTS', `leg ${opts.id} exists`);
+    if (opts.srtp) {
+      // Plug point: media/rtp SRTP contexts would wrap rtp/rtcp here (unprotect on receive, protect on send).
+      throw new RelayError('DPBX_ERR_RELAY_SRTP_UNSUPPORTED', 'SRTP legs are not supported by the relay yet');
+    }
+    const rtp = await bindSocket(this.ctx, port);
+    // with rtcp-mux only the RTP port is bound (port + 1 stays reserved in the pool); the choice is fixed per leg
+    let rtcp: Socket | null = null;
+    if (!opts.rtcpMux) {
+      try {
+        rtcp = await bindSocket(this.ctx, port + 1);
+      } catch (err) {
+        await closeSocket(rtp);
+        throw err;
+      }
+    }
+    const leg = new Leg(opts.id, this.nextIndex++, port, rtp, rtcp);
+    leg.configure(opts);
+    rtp.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onRtp(leg, msg, rinfo));
+    rtp.on('error', () => leg.drops.sendError++);
+    rtcp?.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onRtcp(leg, msg, rinfo));
+    rtcp?.on('error', () => leg.drops.sendError++);
+    this.legs.set(leg.id, leg);
+    return { id: leg.id, localAddress: this.ctx.advertisedAddress, localPort: port, localRtcpPort: leg.rtcpMux ? port : port + 1 };
+  }
+
+  async updateLeg(id: string, upd: LegUpdate): Promise<void> {
+    const leg = this.leg(id);
+    if (upd.srtp) throw new RelayError('DPBX_ERR_RELAY_SRTP_UNSUPPORTED', 'SRTP legs are not supported by the relay yet');
+    leg.configure(upd);
+    if (upd.codecs) {
+      // formats changed: rebuild every route into or out of this leg
+      for (const l of this.legs.values()) {
+        for (let i = 0; i < l.routes.length; i++) {
+          const r = l.routes[i]!;
+          if (l === leg || r.dst === leg) l.routes[i] = await this.buildRoute(l, r.dst, r);
+        }
+      }
+    }
+  }
+
+  /** Removes a leg; returns its port for release. */
+  async removeLeg(id: string): Promise<number> {
+    const leg = this.leg(id);
+    for (const l of this.legs.values()) {
+      const keep: Route[] = [];
+      for (const r of l.routes) {
+        if (l === leg || r.dst === leg) r.transcoder?.close();
+        else keep.push(r);
+      }
+      l.routes = keep;
+    }
+    this.stopPlayOf(leg, 'closed');
+    this.legs.delete(id);
+    await closeSocket(leg.rtp);
+    if (leg.rtcp) await closeSocket(leg.rtcp);
+    return leg.localPort;
+  }
+
+  /** Media received on `from` is sent to `to` (one direction). */
+  async link(from: string, to: string): Promise<void> {
+    const src = this.leg(from);
+    const dst = this.leg(to);
+    if (src === dst) throw new RelayError('DPBX_ERR_RELAY_OPTIONS', 'cannot link a leg to itself');
+    const existing = src.routes.findIndex((r) => r.dst === dst);
+    const route = await this.buildRoute(src, dst, existing >= 0 ? src.routes[existing] : undefined);
+    if (existing >= 0) src.routes[existing] = route;
+    else src.routes = [...src.routes, route];
+  }
+
+  unlink(from: string, to: string): void {
+    const src = this.leg(from);
+    const dst = this.leg(to);
+    src.routes = src.routes.filter((r) => {
+      if (r.dst !== dst) return true;
+      r.transcoder?.close();
+      return false;
+    });
+  }
+
+  async play(legId: string, opts: PlayOptions): Promise<{ durationMs: number }> {
+    const leg = this.leg(legId);
+    const audio = leg.audio;
+    if (!audio) throw new RelayError('DPBX_ERR_RELAY_PLAY', `leg ${legId} has no audio codec`);
+    this.stopPlayOf(leg, 'stopped');
+    const name = audio.name.toUpperCase();
+    const ptime = audio.ptime ?? 20;
+    let transcoder: Transcoder | null = null;
+    let frames;
+    try {
+      if ((name === 'PCMU' || name === 'PCMA') && audio.rate === 8000) {
+        frames = loadFrames(opts.url, name, this.ctx.mediaPath, ptime);
+      } else {
+        frames = loadFrames(opts.url, 'L16', this.ctx.mediaPath, 20);
+        transcoder = await this.createTranscoder(
+          { name: 'L16', rate: 8000, channels: 1, pt: -1, ptime: 20 },
+          codecOf(audio),
+        );
+      }
+    } catch (err) {
+      if (err instanceof RelayError) throw err;
+      const e = err as { code?: string; message?: string };
+      throw new RelayError('DPBX_ERR_RELAY_PLAY', `${e.code ?? ''} ${e.message ?? String(err)}`.trim());
+    }
+    const state: PlayState = {
+      url: opts.url,
+      frames,
+      stopOnMedia: opts.stopOnMedia ?? true,
+      transcoder,
+      pt: audio.pt,
+      ssrc: randomInt(0, 0xffffffff),
+      seq: randomInt(0, 0xffff),
+      ts: randomInt(0, 0xffffffff),
+      playout: undefined as unknown as Playout,
+    };
+    state.playout = new Playout({
+      frameCount: frames.frameCount,
+      loop: opts.loop ?? false,
+      ptimeMs: transcoder ? 20 : ptime,
+      clock: this.ctx.clock,
+      onFrame: (i, marker) => this.sendPlayFrame(leg, state, i, marker),
+      onEnd: (ms) => {
+        if (leg.play === state) {
+          leg.play = null;
+          state.transcoder?.close();
+          leg.out.resetSource();
+          this.ctx.emit(this.id, 'playbackComplete', { legId: leg.id, durationMs: ms, reason: 'end' });
+        }
+      },
+    });
+    leg.play = state;
+    state.playout.start();
+    return { durationMs: frames.durationMs };
+  }
+
+  stopPlay(legId: string): void {
+    this.stopPlayOf(this.leg(legId), 'stopped');
+  }
+
+  stats(): SessionStats {
+    const t = now();
+    return { id: this.id, legs: [...this.legs.values()].map((l) => l.snapshot(t)) };
+  }
+
+  /** Closes everything; returns the ports to release. */
+  async close(): Promise<number[]> {
+    if (this.closed) return [];
+    this.closed = true;
+    const ports: number[] = [];
+    for (const id of [...this.legs.keys()]) ports.push(await this.removeLeg(id));
+    return ports;
+  }
+
+  /** Media-timeout sweep (called by the host about once a second). */
+  checkTimeouts(nowMs: number, timeoutMs: number): void {
+    for (const leg of this.legs.values()) {
+      if (!leg.latched || leg.timedOut || !leg.sends || leg.lastRxMs < 0) continue;
+      const idle = nowMs - leg.lastRxMs;
+      if (idle >= timeoutMs) {
+        leg.timedOut = true;
+        this.ctx.emit(this.id, 'mediaTimeout', { legId: leg.id, idleMs: Math.round(idle) });
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // routes
+  // -------------------------------------------------------------------------------------------------------------
+
+  private async buildRoute(src: Leg, dst: Leg, previous?: Route): Promise<Route> {
+    const ptMap = new Uint8Array(128).fill(ACT_DROP_UNKNOWN);
+    let needTranscoder = false;
+    for (const c of src.codecs) {
+      let act = ACT_DROP_UNKNOWN;
+      if (isTelephoneEvent(c)) {
+        const te = dst.codecs.find((d) => isTelephoneEvent(d) && d.rate === c.rate) ?? dst.codecs.find(isTelephoneEvent);
+        act = te ? te.pt : ACT_DROP_NO_TE;
+      } else if (isComfortNoise(c)) {
+        const cn = dst.codecs.find((d) => isComfortNoise(d) && d.rate === c.rate);
+        act = cn ? cn.pt : ACT_DROP_UNKNOWN;
+      } else {
+        const same = dst.codecs.find((d) => sameFormat(c, d));
+        if (same) act = same.pt;
+        else if (c === src.audio && dst.audio) {
+          act = ACT_TRANSCODE;
+          needTranscoder = true;
+        }
+      }
+      ptMap[c.pt & 0x7f] = act;
+    }
+    const dstAudio = dst.audio;
+    const rate = dstAudio?.rate ?? 8000;
+    previous?.transcoder?.close();
+    let transcoder: Transcoder | null = null;
+    if (needTranscoder && src.audio && dstAudio) {
+      transcoder = await this.createTranscoder(codecOf(src.audio), codecOf(dstAudio));
+    }
+    return {
+      dst,
+      ptMap,
+      transcoder,
+      rate,
+      frameSamples: Math.round((rate * (dstAudio?.ptime ?? 20)) / 1000),
+      dstAudioPt: dstAudio?.pt ?? 0,
+      tcSeq: randomInt(0, 0xffff),
+      tcTs: randomInt(0, 0xffffffff),
+      teInTs: -1,
+      teOutTs: 0,
+      meta: { pt: 0, seq: 0, timestamp: 0, ssrc: 0, marker: false },
+    };
+  }
+
+  private async createTranscoder(from: TranscoderCodec, to: TranscoderCodec): Promise<Transcoder> {
+    const factory = await this.ctx.transcoderFactory();
+    if (!factory) {
+      throw new RelayError('DPBX_ERR_RELAY_NO_TRANSCODER', `${from.name}/${from.rate} → ${to.name}/${to.rate} needs a transcoder plugin (none configured)`);
+    }
+    let t: Transcoder | null;
+    try {
+      t = await factory({ from, to });
+    } catch (err) {
+      throw new RelayError('DPBX_ERR_RELAY_TRANSCODER', `transcoder ${from.name} → ${to.name}: ${(err as Error).message ?? err}`);
+    }
+    if (!t) throw new RelayError('DPBX_ERR_RELAY_TRANSCODER', `transcoder plugin does not support ${from.name} → ${to.name}`);
+    return t;
+  }
+
+  private leg(id: string): Leg {
+    const leg = this.legs.get(id);
+    if (!leg) throw new RelayError('DPBX_ERR_RELAY_LEG_NOT_FOUND', `no leg ${id} in session ${this.id}`);
+    return leg;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // packet path
+  // -------------------------------------------------------------------------------------------------------------
+
+  /** Latching (symmetric RTP): true when the packet may be processed. */
+  private acceptSource(leg: Leg, rinfo: RemoteInfo, ssrc: number, t: number): boolean {
+    if (leg.latched) {
+      if (rinfo.port === leg.sendPort && rinfo.address === leg.sendAddress) {
+        if (leg.relatchOpen) this.latch(leg, rinfo, ssrc, true); // the newly announced address itself answered
+        return true;
+      }
+      // legitimate moves: a re-INVITE announced a new address (window open until the next packet), or the same
+      // SSRC now arrives from another port/address (NAT rebinding, endpoint changed interface)
+      if (leg.relatchOpen || (leg.latching && ssrc === leg.latchedSsrc)) {
+        this.latch(leg, rinfo, ssrc, true);
+        return true;
+      }
+      leg.drops.stranger++;
+      return false;
+    }
+    if (!leg.latching) {
+      // fixed remote: only the SDP address is accepted
+      if (rinfo.address === leg.sdpAddress && rinfo.port === leg.sdpPort) {
+        leg.latched = true;
+        leg.latchedSsrc = ssrc;
+        return true;
+      }
+      leg.drops.stranger++;
+      return false;
+    }
+    void t;
+    this.latch(leg, rinfo, ssrc, false);
+    return true;
+  }
+
+  private latch(leg: Leg, rinfo: RemoteInfo, ssrc: number, relatch: boolean): void {
+    leg.sendAddress = rinfo.address;
+    leg.sendPort = rinfo.port;
+    leg.latched = true;
+    leg.latchedSsrc = ssrc;
+    leg.relatchOpen = false;
+    if (leg.rtcpMux) {
+      leg.rtcpAddress = rinfo.address;
+      leg.rtcpPort = rinfo.port;
+    } else if (leg.rtcpAddress === null || relatch) {
+      leg.rtcpAddress = rinfo.address;
+      leg.rtcpPort = rinfo.port + 1;
+    }
+    if (relatch) leg.relatches++;
+    this.ctx.emit(this.id, 'latched', { legId: leg.id, address: rinfo.address, port: rinfo.port, relatch });
+  }
+
+  onRtp(leg: Leg, msg: Buffer, rinfo: RemoteInfo): void {
+    const len = msg.length;
+    leg.packetsIn++;
+    leg.bytesIn += len;
+    const hdr = rtpHeaderLength(msg, len);
+    if (hdr < 0) {
+      if (leg.rtcpMux && isRtcpPacket(msg, len)) this.onRtcp(leg, msg, rinfo);
+      else leg.drops.malformed++;
+      return;
+    }
+    const ssrc = rtpSsrc(msg);
+    const t = now();
+    if (!this.acceptSource(leg, rinfo, ssrc, t)) return;
+    leg.lastRxMs = t;
+    leg.timedOut = false;
+    if (!leg.sends) {
+      leg.drops.direction++;
+      return;
+    }
+    const seq = rtpSeq(msg);
+    const ts = rtpTimestamp(msg);
+    let stats = leg.stats;
+    if (stats === null || stats.ssrc !== ssrc) {
+      if (stats) leg.lostBefore += Math.max(0, stats.lost);
+      stats = leg.stats = new RtpSourceStats({ clockRate: leg.audio?.rate ?? 8000, probation: 0 });
+      stats.ssrc = ssrc;
+    }
+    const padding = msg[0]! & 0x20 ? msg[len - 1]! : 0;
+    stats.update(seq, ts, t, len - hdr - padding, ssrc);
+
+    const routes = leg.routes;
+    const n = routes.length;
+    if (n === 0) {
+      leg.drops.noDestination++;
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      // while forking to several legs, all but the last get a copy (each send owns its buffer)
+      const buf = i === n - 1 ? msg : Buffer.from(msg);
+      this.forward(leg, routes[i]!, buf, len, hdr, padding, ssrc, seq, ts, t);
+    }
+  }
+
+  private forward(src: Leg, route: Route, buf: Buffer, len: number, hdr: number, padding: number, ssrc: number, seq: number, ts: number, t: number): void {
+    const dst = route.dst;
+    if (dst.play !== null) {
+      if (dst.play.stopOnMedia) this.stopPlayOf(dst, 'media');
+      else {
+        src.drops.playing++;
+        return;
+      }
+    }
+    if (!dst.receives) {
+      src.drops.direction++;
+      return;
+    }
+    if (dst.sendAddress === null) {
+      src.drops.noDestination++;
+      return;
+    }
+    const pt = rtpPayloadType(buf);
+    const act = route.ptMap[pt]!;
+    if (act < 128) {
+      if (route.transcoder !== null) {
+        // telephone-event (or CN) inside a transcoded direction: renumber into the transcoder's output space;
+        // all packets of one event share the event's start timestamp (RFC 4733 §2.5.1.2)
+        if (ts !== route.teInTs) {
+          route.teInTs = ts;
+          route.teOutTs = route.tcTs;
+        }
+        const outSeq = route.tcSeq;
+        route.tcSeq = (outSeq + 1) & 0xffff;
+        setRtpSeq(buf, outSeq);
+        setRtpTimestamp(buf, route.teOutTs);
+        if (act !== pt) setRtpPayloadType(buf, act);
+        dst.out.rewrite(buf, src.index, ssrc, outSeq, route.teOutTs, route.rate, route.frameSamples, t);
+      } else {
+        if (act !== pt) setRtpPayloadType(buf, act);
+        dst.out.rewrite(buf, src.index, ssrc, seq, ts, route.rate, route.frameSamples, t);
+      }
+      this.sendRtp(dst, buf, len);
+      return;
+    }
+    if (act === ACT_TRANSCODE && route.transcoder !== null) {
+      const meta = route.meta;
+      meta.pt = pt;
+      meta.seq = seq;
+      meta.timestamp = ts;
+      meta.ssrc = ssrc;
+      meta.marker = rtpMarker(buf);
+      let frames;
+      try {
+        frames = route.transcoder.transcode(buf.subarray(hdr, len - padding), meta);
+      } catch {
+        src.drops.transcodeError++;
+        return;
+      }
+      if (!frames) return;
+      for (let i = 0; i < frames.length; i++) {
+        const f = frames[i]!;
+        const plen = f.payload.length;
+        const out = Buffer.allocUnsafe(12 + plen);
+        const outSeq = route.tcSeq;
+        const outTs = route.tcTs;
+        writeRtpHeader(out, route.dstAudioPt, outSeq, outTs, ssrc, meta.marker && i === 0);
+        out.set(f.payload, 12);
+        route.tcSeq = (outSeq + 1) & 0xffff;
+        route.tcTs = (outTs + f.durationSamples) >>> 0;
+        dst.out.rewrite(out, src.index, ssrc, outSeq, outTs, route.rate, route.frameSamples, t);
+        this.sendRtp(dst, out, out.length);
+      }
+      return;
+    }
+    if (act === ACT_DROP_NO_TE) src.drops.noTelephoneEvent++;
+    else if (act === ACT_TRANSCODE) src.drops.transcodeError++;
+    else src.drops.unknownPt++;
+  }
+
+  private sendRtp(dst: Leg, buf: Buffer, len: number): void {
+    dst.packetsOut++;
+    dst.bytesOut += len;
+    dst.rtp.send(buf, 0, len, dst.sendPort, dst.sendAddress!, dst.onSendError);
+  }
+
+  onRtcp(leg: Leg, msg: Buffer, rinfo: RemoteInfo): void {
+    const len = msg.length;
+    leg.rtcpIn++;
+    if (len < 8 || msg[0]! >> 6 !== 2 || msg[1]! < 192 || msg[1]! > 223) {
+      leg.drops.malformed++;
+      return;
+    }
+    // accept RTCP from the latched media address (any port: RTCP may come from port+1 or be NATed separately)
+    if (leg.latched && rinfo.address !== leg.sendAddress) {
+      leg.drops.stranger++;
+      return;
+    }
+    if (!leg.rtcpMux && (leg.rtcpAddress !== rinfo.address || leg.rtcpPort !== rinfo.port)) {
+      leg.rtcpAddress = rinfo.address;
+      leg.rtcpPort = rinfo.port;
+    }
+    const routes = leg.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
+      const dst = r.dst;
+      if (r.transcoder !== null || dst.rtcpAddress === null) {
+        leg.drops.rtcp++;
+        continue;
+      }
+      const sock = dst.rtcpMux || !dst.rtcp ? dst.rtp : dst.rtcp;
+      const buf = i === routes.length - 1 ? msg : Buffer.from(msg);
+      dst.rtcpOut++;
+      sock.send(buf, 0, len, dst.rtcpPort, dst.rtcpAddress, dst.onSendError);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // announcements
+  // -------------------------------------------------------------------------------------------------------------
+
+  private sendPlayFrame(leg: Leg, st: PlayState, i: number, marker: boolean): void {
+    if (leg.sendAddress === null || !leg.receives) return;
+    const payload = frame(st.frames, i);
+    const t = now();
+    const rate = leg.audio?.rate ?? 8000;
+    const frameSamples = st.frames.samplesPerFrame;
+    if (st.transcoder) {
+      const out = st.transcoder.transcode(payload, { pt: -1, seq: st.seq, timestamp: st.ts, ssrc: st.ssrc, marker });
+      st.seq = (st.seq + 1) & 0xffff;
+      if (!out) return;
+      for (const f of out) {
+        const buf = Buffer.allocUnsafe(12 + f.payload.length);
+        writeRtpHeader(buf, st.pt, st.seq, st.ts, st.ssrc, false);
+        buf.set(f.payload, 12);
+        leg.out.rewrite(buf, SOURCE_PLAY, st.ssrc, st.seq, st.ts, rate, frameSamples, t);
+        st.ts = (st.ts + f.durationSamples) >>> 0;
+        this.sendRtp(leg, buf, buf.length);
+      }
+      return;
+    }
+    const buf = Buffer.allocUnsafe(12 + payload.length);
+    writeRtpHeader(buf, st.pt, st.seq, st.ts, st.ssrc, marker);
+    buf.set(payload, 12);
+    leg.out.rewrite(buf, SOURCE_PLAY, st.ssrc, st.seq, st.ts, rate, frameSamples, t);
+    st.seq = (st.seq + 1) & 0xffff;
+    st.ts = (st.ts + frameSamples) >>> 0;
+    this.sendRtp(leg, buf, buf.length);
+  }
+
+  private stopPlayOf(leg: Leg, reason: 'stopped' | 'media' | 'closed'): void {
+    const st = leg.play;
+    if (!st) return;
+    leg.play = null;
+    st.playout.stop();
+    st.transcoder?.close();
+    leg.out.resetSource();
+    this.ctx.emit(this.id, 'playbackComplete', { legId: leg.id, durationMs: st.playout.framesPlayed * 20, reason });
+  }
+}
+
+export { realClock };

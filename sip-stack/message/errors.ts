@@ -1,0 +1,101 @@
+// Typed errors of the SIP message layer. Every failure of parsing or framing is a SipParseError with a stable
+// `code`, the SIP `status` a server should answer with (when it answers at all) and a precise `reason`.
+
+/** Stable error codes; each is described in docs/sip-message.md. */
+export type SipParseErrorCode =
+  | 'DPBX_ERR_SIP_PARSE'
+  | 'DPBX_ERR_SIP_VERSION'
+  | 'DPBX_ERR_SIP_TOO_LARGE'
+  | 'DPBX_ERR_SIP_BODY_TOO_LARGE'
+  | 'DPBX_ERR_SIP_URI_TOO_LONG'
+  | 'DPBX_ERR_SIP_CONTENT_LENGTH'
+  | 'DPBX_ERR_SIP_BODY_TRUNCATED'
+  | 'DPBX_ERR_SIP_MISSING_HEADER'
+  | 'DPBX_ERR_SIP_BAD_HEADER'
+  | 'DPBX_ERR_SIP_CSEQ_MISMATCH';
+
+/**
+ * Minimal view of a request that was readable enough to answer (start line, top Via, From, To, Call-ID, CSeq).
+ * `responseFor()` on the error builds the wire bytes of the answer from it.
+ */
+export interface SipErrorResponder {
+  (status?: number, reason?: string): Buffer;
+}
+
+export class SipParseError extends Error {
+  override readonly name = 'SipParseError';
+  readonly code: SipParseErrorCode;
+  /** SIP status to answer a request with: 400, 413, 414, 505 or 513. */
+  readonly status: number;
+  /** Short human reason, safe to use as (the tail of) a SIP reason phrase: no CR/LF, ASCII. */
+  readonly reason: string;
+  /** Canonical name of the header at fault, when one is. */
+  readonly header: string | undefined;
+  /**
+   * Present when the message was a request whose start line, top Via, From, To, Call-ID and CSeq were readable:
+   * builds the error response (RFC 3261 §8.2.6) to send back. Absent: drop the message and count it.
+   */
+  responseFor: SipErrorResponder | undefined;
+  /** True when a stream framer can no longer find message boundaries: close the connection. */
+  readonly fatal: boolean;
+
+  constructor(code: SipParseErrorCode, status: number, reason: string, opts?: { header?: string; fatal?: boolean }) {
+    super(reason);
+    this.code = code;
+    this.status = status;
+    this.reason = sanitizeReason(reason);
+    this.header = opts?.header;
+    this.fatal = opts?.fatal ?? false;
+    this.responseFor = undefined;
+  }
+
+  /** Reason phrase for the answer: e.g. "Bad Request (CSeq method does not match request method)". */
+  get reasonPhrase(): string {
+    return `${defaultReason(this.status)} (${this.reason})`;
+  }
+}
+
+function sanitizeReason(s: string): string {
+  let out = '';
+  const n = Math.min(s.length, 200);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    out += c >= 0x20 && c < 0x7f ? s[i] : '?';
+  }
+  return out;
+}
+
+export function badHeader(header: string, what: string): SipParseError {
+  return new SipParseError('DPBX_ERR_SIP_BAD_HEADER', 400, `Malformed ${header}: ${what}`, { header });
+}
+
+export function parseFail(what: string): SipParseError {
+  return new SipParseError('DPBX_ERR_SIP_PARSE', 400, what);
+}
+
+const REASONS: Record<number, string> = {
+  100: 'Trying', 180: 'Ringing', 181: 'Call Is Being Forwarded', 182: 'Queued', 183: 'Session Progress',
+  199: 'Early Dialog Terminated', 200: 'OK', 202: 'Accepted', 204: 'No Notification',
+  300: 'Multiple Choices', 301: 'Moved Permanently', 302: 'Moved Temporarily', 305: 'Use Proxy',
+  380: 'Alternative Service', 400: 'Bad Request', 401: 'Unauthorized', 402: 'Payment Required', 403: 'Forbidden',
+  404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable', 407: 'Proxy Authentication Required',
+  408: 'Request Timeout', 410: 'Gone', 412: 'Conditional Request Failed', 413: 'Request Entity Too Large',
+  414: 'Request-URI Too Long', 415: 'Unsupported Media Type', 416: 'Unsupported URI Scheme',
+  417: 'Unknown Resource-Priority', 420: 'Bad Extension', 421: 'Extension Required',
+  422: 'Session Interval Too Small', 423: 'Interval Too Brief', 428: 'Use Identity Header',
+  429: 'Provide Referrer Identity', 433: 'Anonymity Disallowed', 436: 'Bad Identity-Info',
+  437: 'Unsupported Certificate', 438: 'Invalid Identity Header', 439: 'First Hop Lacks Outbound Support',
+  440: 'Max-Breadth Exceeded', 469: 'Bad Info Package', 470: 'Consent Needed',
+  480: 'Temporarily Unavailable', 481: 'Call/Transaction Does Not Exist', 482: 'Loop Detected',
+  483: 'Too Many Hops', 484: 'Address Incomplete', 485: 'Ambiguous', 486: 'Busy Here', 487: 'Request Terminated',
+  488: 'Not Acceptable Here', 489: 'Bad Event', 491: 'Request Pending', 493: 'Undecipherable',
+  494: 'Security Agreement Required', 500: 'Server Internal Error', 501: 'Not Implemented', 502: 'Bad Gateway',
+  503: 'Service Unavailable', 504: 'Server Time-out', 505: 'Version Not Supported', 513: 'Message Too Large',
+  555: 'Push Notification Service Not Supported', 580: 'Precondition Failure', 600: 'Busy Everywhere',
+  603: 'Decline', 604: 'Does Not Exist Anywhere', 606: 'Not Acceptable', 607: 'Unwanted', 608: 'Rejected',
+};
+
+/** The RFC reason phrase of a status code ("Unknown" when none is registered). */
+export function defaultReason(status: number): string {
+  return REASONS[status] ?? (status >= 200 && status < 300 ? 'OK' : 'Unknown');
+}

@@ -1,0 +1,213 @@
+// Hand-written scanning helpers shared by the header value parsers. No regular expressions: every loop moves
+// forward by at least one character per iteration and is bounded by the input length.
+
+import { badHeader } from './errors.js';
+
+const TOKEN = new Uint8Array(128);
+for (let c = 0x30; c <= 0x39; c++) TOKEN[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TOKEN[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TOKEN[c] = 1;
+for (const ch of "-.!%*_+`'~") TOKEN[ch.charCodeAt(0)] = 1;
+
+/** RFC 3261 `token` character. */
+export function isTokenChar(c: number): boolean {
+  return c < 128 && TOKEN[c] === 1;
+}
+
+/** Whether the whole string is a non-empty RFC 3261 token. */
+export function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) if (!isTokenChar(s.charCodeAt(i))) return false;
+  return true;
+}
+
+export function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+export function skipWs(s: string, i: number): number {
+  const n = s.length;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09) break;
+    i++;
+  }
+  return i;
+}
+
+/** Index after the token starting at i (i itself when none). */
+export function scanToken(s: string, i: number): number {
+  const n = s.length;
+  while (i < n && isTokenChar(s.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * Index just after the closing quote of the quoted-string whose opening quote is at i; -1 when unterminated.
+ * Backslash escapes one character (RFC 3261 quoted-pair).
+ */
+export function scanQuoted(s: string, i: number): number {
+  const n = s.length;
+  i++;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5c) { i += 2; continue; }
+    if (c === 0x22) return i + 1;
+    i++;
+  }
+  return -1;
+}
+
+/** Remove surrounding quotes and backslash escapes; a string without quotes is returned as is. */
+export function unquote(raw: string): string {
+  if (raw.length < 2 || raw.charCodeAt(0) !== 0x22 || raw.charCodeAt(raw.length - 1) !== 0x22) return raw;
+  const inner = raw.slice(1, -1);
+  if (inner.indexOf('\\') < 0) return inner;
+  let out = '';
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i];
+    if (c === '\\' && i + 1 < inner.length) { out += inner[i + 1]; i++; } else out += c;
+  }
+  return out;
+}
+
+/** Quote a string as an RFC 3261 quoted-string (escaping `"` and `\`). */
+export function quote(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '"' || c === '\\') out += '\\';
+    // CR and LF cannot appear in a quoted-string; replace them so a header can never be split.
+    out += c === '\r' || c === '\n' ? ' ' : c;
+  }
+  return out + '"';
+}
+
+/**
+ * Split a header value at commas that are outside quoted strings and outside <...>; elements are trimmed and
+ * empty elements dropped.
+ */
+export function splitList(s: string): string[] {
+  const out: string[] = [];
+  const n = s.length;
+  let start = 0;
+  let angle = false;
+  let i = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) {
+      const end = scanQuoted(s, i);
+      if (end < 0) { i = n; break; }
+      i = end;
+      continue;
+    }
+    if (c === 0x3c) angle = true;
+    else if (c === 0x3e) angle = false;
+    else if (c === 0x2c && !angle) {
+      const part = s.slice(start, i).trim();
+      if (part.length > 0) out.push(part);
+      start = i + 1;
+    }
+    i++;
+  }
+  const last = s.slice(start).trim();
+  if (last.length > 0) out.push(last);
+  return out;
+}
+
+/** Parameter map: lowercase names; value null for a parameter without `=`. Never has a prototype. */
+export type Params = Record<string, string | null>;
+
+export function newParams(): Params {
+  return Object.create(null) as Params;
+}
+
+/**
+ * Parse `*( SEMI generic-param )` of a header starting at i (LWS allowed around `;` and `=`). Values keep
+ * their quotes when quoted (use unquote()). Returns the index after the last parameter; stops at the first
+ * character that does not continue a parameter list.
+ */
+export function parseHeaderParams(s: string, i: number, out: Params, header: string): number {
+  const n = s.length;
+  for (;;) {
+    i = skipWs(s, i);
+    if (i >= n || s.charCodeAt(i) !== 0x3b) return i;
+    i = skipWs(s, i + 1);
+    const nameStart = i;
+    i = scanToken(s, i);
+    if (i === nameStart) throw badHeader(header, 'empty parameter name');
+    const name = s.slice(nameStart, i).toLowerCase();
+    i = skipWs(s, i);
+    if (i < n && s.charCodeAt(i) === 0x3d) {
+      i = skipWs(s, i + 1);
+      if (i < n && s.charCodeAt(i) === 0x22) {
+        const end = scanQuoted(s, i);
+        if (end < 0) throw badHeader(header, `unterminated quoted value of parameter ${name}`);
+        out[name] = s.slice(i, end);
+        i = end;
+      } else {
+        const vStart = i;
+        while (i < n) {
+          const c = s.charCodeAt(i);
+          if (c === 0x20 || c === 0x09 || c === 0x3b || c === 0x2c || c === 0x22 || c === 0x3c || c === 0x3e) break;
+          i++;
+        }
+        if (i === vStart) throw badHeader(header, `empty value of parameter ${name}`);
+        out[name] = s.slice(vStart, i);
+      }
+    } else {
+      out[name] = null;
+    }
+  }
+}
+
+/** Serialize a parameter map as `;name=value;flag`. */
+export function formatParams(p: Params): string {
+  let out = '';
+  for (const k in p) {
+    const v = p[k];
+    out += v === null || v === undefined ? `;${k}` : `;${k}=${v}`;
+  }
+  return out;
+}
+
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+/** Decode %XX escapes (bytes, then UTF-8). Malformed escapes are kept literally. */
+export function percentDecode(s: string): string {
+  if (s.indexOf('%') < 0) return s;
+  const src = Buffer.from(s, 'utf8');
+  const out = Buffer.allocUnsafe(src.length);
+  let o = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === 0x25 && i + 2 < src.length) {
+      const h = hexVal(src[i + 1]!);
+      const l = hexVal(src[i + 2]!);
+      if (h >= 0 && l >= 0) { out[o++] = h * 16 + l; i += 2; continue; }
+    }
+    out[o++] = c;
+  }
+  return out.toString('utf8', 0, o);
+}
+
+const HEX = '0123456789ABCDEF';
+
+/** %-escape every character of s that is not in the allowed set (checked per UTF-8 byte). */
+export function percentEncode(s: string, allowed: (c: number) => boolean): string {
+  let plain = true;
+  for (let i = 0; i < s.length; i++) if (!allowed(s.charCodeAt(i))) { plain = false; break; }
+  if (plain) return s;
+  const bytes = Buffer.from(s, 'utf8');
+  let out = '';
+  for (const b of bytes) {
+    if (b < 128 && allowed(b)) out += String.fromCharCode(b);
+    else out += '%' + HEX[b >> 4] + HEX[b & 15];
+  }
+  return out;
+}

@@ -1,0 +1,305 @@
+// Typed values of the remaining headers: CSeq, Max-Forwards, Expires, auth challenges/credentials,
+// Content-Type, token lists, Reason (RFC 3326), Replaces (RFC 3891), Event / Subscription-State (RFC 6665),
+// RSeq / RAck (RFC 3262).
+
+import { badHeader } from './errors.js';
+import { type Params, newParams, parseHeaderParams, scanQuoted, scanToken, skipWs, unquote, quote, formatParams,
+  isToken } from './scan.js';
+
+/** Parse a non-negative decimal integer of at most maxDigits digits (leading zeros allowed, up to `max`). */
+export function parseUInt(s: string, header: string, max: number): number {
+  const t = s.trim();
+  if (t.length === 0) throw badHeader(header, 'empty number');
+  let v = 0;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) throw badHeader(header, `not a number: '${t.slice(0, 20)}'`);
+    v = v * 10 + (c - 0x30);
+    if (v > max) throw badHeader(header, `value above ${max}`);
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------- CSeq
+
+export interface CSeq {
+  seq: number;
+  method: string;
+}
+
+/** CSeq = 1*DIGIT LWS Method; the number must be below 2^31 (RFC 3261 §8.1.1.5). */
+export function parseCSeq(s: string): CSeq {
+  const n = s.length;
+  let i = skipWs(s, 0);
+  const st = i;
+  let v = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) break;
+    v = v * 10 + (c - 0x30);
+    if (v > 0x7fffffff) throw badHeader('CSeq', 'sequence number not below 2**31');
+    i++;
+  }
+  if (i === st) throw badHeader('CSeq', 'missing sequence number');
+  const sp = i;
+  i = skipWs(s, i);
+  if (i === sp) throw badHeader('CSeq', 'missing whitespace before method');
+  const ms = i;
+  i = scanToken(s, i);
+  if (i === ms) throw badHeader('CSeq', 'missing method');
+  const method = s.slice(ms, i);
+  if (skipWs(s, i) !== n) throw badHeader('CSeq', 'unexpected text after method');
+  return { seq: v, method };
+}
+
+// ---------------------------------------------------------------- auth
+
+/** WWW-Authenticate / Proxy-Authenticate challenge or Authorization / Proxy-Authorization credentials. */
+export class AuthValue {
+  /** Scheme as written, e.g. 'Digest'. */
+  scheme: string;
+  /** Lowercase parameter names; quoted values unquoted and unescaped. */
+  params: Record<string, string>;
+  /** Names of parameters that were quoted (kept for faithful re-serialization). */
+  quoted: Set<string>;
+  /** Token68 form (`Basic dXNlcg==`) when the value has no name=value pairs. */
+  token68: string | undefined;
+
+  constructor(scheme: string, params?: Record<string, string>, quoted?: Set<string>, token68?: string) {
+    this.scheme = scheme;
+    this.params = params ?? (Object.create(null) as Record<string, string>);
+    this.quoted = quoted ?? new Set();
+    this.token68 = token68;
+  }
+
+  get realm(): string | undefined { return this.params['realm']; }
+  get nonce(): string | undefined { return this.params['nonce']; }
+  get username(): string | undefined { return this.params['username']; }
+  get algorithm(): string | undefined { return this.params['algorithm']; }
+
+  toString(): string {
+    if (this.token68 !== undefined) return `${this.scheme} ${this.token68}`;
+    const parts: string[] = [];
+    for (const k in this.params) {
+      const v = this.params[k]!;
+      parts.push(`${k}=${this.quoted.has(k) || !isToken(v) ? quote(v) : v}`);
+    }
+    return `${this.scheme} ${parts.join(', ')}`;
+  }
+}
+
+/** Parse `scheme LWS auth-param *(COMMA auth-param)` (RFC 3261 §25.1, RFC 7616). */
+export function parseAuth(s: string, header: string): AuthValue {
+  const n = s.length;
+  let i = skipWs(s, 0);
+  const st = i;
+  i = scanToken(s, i);
+  if (i === st) throw badHeader(header, 'missing scheme');
+  const scheme = s.slice(st, i);
+  const params = Object.create(null) as Record<string, string>;
+  const quoted = new Set<string>();
+  i = skipWs(s, i);
+  if (i >= n) return new AuthValue(scheme, params, quoted);
+  // token68 (e.g. Basic dXNlcjpwYXNz): no name=value pairs.
+  const rest = s.slice(i).trim();
+  if (/^[A-Za-z0-9\-._~+/]+=*$/.test(rest)) return new AuthValue(scheme, params, quoted, rest);
+  for (;;) {
+    i = skipWs(s, i);
+    if (i >= n) break;
+    const ns = i;
+    i = scanToken(s, i);
+    if (i === ns) throw badHeader(header, 'expected parameter name');
+    const name = s.slice(ns, i).toLowerCase();
+    i = skipWs(s, i);
+    if (i >= n || s.charCodeAt(i) !== 0x3d) throw badHeader(header, `parameter ${name} without =`);
+    i = skipWs(s, i + 1);
+    if (i < n && s.charCodeAt(i) === 0x22) {
+      const end = scanQuoted(s, i);
+      if (end < 0) throw badHeader(header, `unterminated quoted value of ${name}`);
+      params[name] = unquote(s.slice(i, end));
+      quoted.add(name);
+      i = end;
+    } else {
+      const vs = i;
+      while (i < n) {
+        const c = s.charCodeAt(i);
+        if (c === 0x2c || c === 0x20 || c === 0x09) break;
+        i++;
+      }
+      if (i === vs) throw badHeader(header, `empty value of ${name}`);
+      params[name] = s.slice(vs, i);
+    }
+    i = skipWs(s, i);
+    if (i >= n) break;
+    if (s.charCodeAt(i) !== 0x2c) throw badHeader(header, `expected , after ${name}`);
+    i++;
+  }
+  return new AuthValue(scheme, params, quoted);
+}
+
+// ---------------------------------------------------------------- Content-Type
+
+export class ContentType {
+  /** Lowercase type: 'application'. */
+  type: string;
+  /** Lowercase subtype: 'sdp'. */
+  subtype: string;
+  params: Params;
+  constructor(type: string, subtype: string, params?: Params) {
+    this.type = type.toLowerCase();
+    this.subtype = subtype.toLowerCase();
+    this.params = params ?? newParams();
+  }
+  /** 'application/sdp' */
+  get mediaType(): string { return `${this.type}/${this.subtype}`; }
+  /** Multipart boundary (unquoted) when present. */
+  get boundary(): string | undefined {
+    const b = this.params['boundary'];
+    return typeof b === 'string' ? unquote(b) : undefined;
+  }
+  toString(): string { return this.mediaType + formatParams(this.params); }
+}
+
+/** media-type = m-type SLASH m-subtype *(SEMI m-parameter) */
+export function parseContentType(s: string, header = 'Content-Type'): ContentType {
+  const n = s.length;
+  let i = skipWs(s, 0);
+  const ts = i;
+  i = scanToken(s, i);
+  if (i === ts) throw badHeader(header, 'missing type');
+  const type = s.slice(ts, i);
+  i = skipWs(s, i);
+  if (i >= n || s.charCodeAt(i) !== 0x2f) throw badHeader(header, 'missing /subtype');
+  i = skipWs(s, i + 1);
+  const ss = i;
+  i = scanToken(s, i);
+  if (i === ss) throw badHeader(header, 'missing subtype');
+  const subtype = s.slice(ss, i);
+  const params = newParams();
+  i = parseHeaderParams(s, i, params, header);
+  if (skipWs(s, i) !== n) throw badHeader(header, `unexpected text '${s.slice(i, i + 20)}'`);
+  return new ContentType(type, subtype, params);
+}
+
+// ---------------------------------------------------------------- token lists
+
+/** Supported / Require / Unsupported / Allow / Proxy-Require elements: each must be a token. */
+export function parseTokenList(parts: string[], header: string): string[] {
+  for (const p of parts) if (!isToken(p)) throw badHeader(header, `not a token: '${p.slice(0, 30)}'`);
+  return parts;
+}
+
+// ---------------------------------------------------------------- generic value with params
+
+/** `token *(SEMI generic-param)`: Event, Subscription-State, Content-Disposition, Reason, Replaces, ... */
+export interface ValueWithParams {
+  value: string;
+  params: Params;
+}
+
+export function parseValueWithParams(s: string, header: string, valueIsToken = true): ValueWithParams {
+  const n = s.length;
+  let i = skipWs(s, 0);
+  const vs = i;
+  if (valueIsToken) {
+    i = scanToken(s, i);
+  } else {
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c === 0x3b || c === 0x20 || c === 0x09) break;
+      i++;
+    }
+  }
+  if (i === vs) throw badHeader(header, 'missing value');
+  const value = s.slice(vs, i);
+  const params = newParams();
+  i = parseHeaderParams(s, i, params, header);
+  if (skipWs(s, i) !== n) throw badHeader(header, `unexpected text '${s.slice(i, i + 20)}'`);
+  return { value, params };
+}
+
+/** Reason (RFC 3326): `SIP ;cause=200 ;text="Call completed elsewhere"`. */
+export interface Reason {
+  protocol: string;
+  cause: number | undefined;
+  text: string | undefined;
+  params: Params;
+}
+
+export function parseReason(s: string): Reason {
+  const { value, params } = parseValueWithParams(s, 'Reason');
+  const c = params['cause'];
+  let cause: number | undefined;
+  if (typeof c === 'string') cause = parseUInt(c, 'Reason', 99999);
+  const t = params['text'];
+  return { protocol: value, cause, text: typeof t === 'string' ? unquote(t) : undefined, params };
+}
+
+/** Replaces (RFC 3891): `callid;to-tag=..;from-tag=..[;early-only]`. */
+export interface Replaces {
+  callId: string;
+  toTag: string;
+  fromTag: string;
+  earlyOnly: boolean;
+  params: Params;
+}
+
+export function parseReplaces(s: string): Replaces {
+  const { value, params } = parseValueWithParams(s, 'Replaces', false);
+  const toTag = params['to-tag'];
+  const fromTag = params['from-tag'];
+  if (typeof toTag !== 'string' || typeof fromTag !== 'string') throw badHeader('Replaces', 'to-tag and from-tag are required');
+  return { callId: value, toTag, fromTag, earlyOnly: 'early-only' in params, params };
+}
+
+/** Event (RFC 6665): package name (with template after '.') and `id`. */
+export interface EventValue {
+  event: string;
+  id: string | undefined;
+  params: Params;
+}
+
+export function parseEvent(s: string): EventValue {
+  const { value, params } = parseValueWithParams(s, 'Event');
+  const id = params['id'];
+  return { event: value, id: typeof id === 'string' ? id : undefined, params };
+}
+
+/** Subscription-State (RFC 6665 §8.2.3). */
+export interface SubscriptionState {
+  state: string;
+  expires: number | undefined;
+  reason: string | undefined;
+  retryAfter: number | undefined;
+  params: Params;
+}
+
+export function parseSubscriptionState(s: string): SubscriptionState {
+  const { value, params } = parseValueWithParams(s, 'Subscription-State');
+  const e = params['expires'];
+  const r = params['reason'];
+  const ra = params['retry-after'];
+  return {
+    state: value.toLowerCase(),
+    expires: typeof e === 'string' ? parseUInt(e, 'Subscription-State', 0xffffffff) : undefined,
+    reason: typeof r === 'string' ? r : undefined,
+    retryAfter: typeof ra === 'string' ? parseUInt(ra, 'Subscription-State', 0xffffffff) : undefined,
+    params,
+  };
+}
+
+/** RAck (RFC 3262): `response-num LWS CSeq-num LWS Method`. */
+export interface RAck {
+  rseq: number;
+  cseq: number;
+  method: string;
+}
+
+export function parseRAck(s: string): RAck {
+  const parts = s.trim().split(/[ \t]+/);
+  if (parts.length !== 3) throw badHeader('RAck', 'expected response-num CSeq-num Method');
+  const rseq = parseUInt(parts[0]!, 'RAck', 0xffffffff);
+  const cseq = parseUInt(parts[1]!, 'RAck', 0x7fffffff);
+  if (!isToken(parts[2]!)) throw badHeader('RAck', 'invalid method');
+  return { rseq, cseq, method: parts[2]! };
+}

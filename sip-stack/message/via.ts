@@ -1,0 +1,152 @@
+// Via header values (RFC 3261 §20.42, RFC 3581 rport).
+//   via-parm = sent-protocol LWS sent-by *( SEMI via-params )
+//   sent-protocol = protocol-name SLASH protocol-version SLASH transport
+
+import { badHeader } from './errors.js';
+import { type Params, newParams, parseHeaderParams, scanToken, skipWs, formatParams } from './scan.js';
+
+export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
+
+export class Via {
+  /** 'SIP' */
+  protocol: string;
+  /** '2.0' */
+  version: string;
+  /** Uppercase transport: 'UDP', 'TCP', 'TLS', 'WS', 'WSS', 'SCTP', ... */
+  transport: string;
+  /** Host as written (IPv6 keeps its brackets). */
+  host: string;
+  port: number | undefined;
+  /** Lowercase parameter names; null = flag without value. */
+  params: Params;
+
+  constructor(transport: string, host: string, port?: number, params?: Params, protocol = 'SIP', version = '2.0') {
+    this.protocol = protocol;
+    this.version = version;
+    this.transport = transport.toUpperCase();
+    this.host = host;
+    this.port = port;
+    this.params = params ?? newParams();
+  }
+
+  get branch(): string | undefined {
+    const b = this.params['branch'];
+    return typeof b === 'string' ? b : undefined;
+  }
+  set branch(v: string | undefined) {
+    if (v === undefined) delete this.params['branch'];
+    else this.params['branch'] = v;
+  }
+
+  /** Whether the branch starts with the RFC 3261 magic cookie `z9hG4bK`. */
+  get isRfc3261Branch(): boolean {
+    return this.branch?.startsWith(BRANCH_MAGIC_COOKIE) ?? false;
+  }
+
+  get received(): string | undefined {
+    const r = this.params['received'];
+    return typeof r === 'string' ? r : undefined;
+  }
+  set received(v: string | undefined) {
+    if (v === undefined) delete this.params['received'];
+    else this.params['received'] = v;
+  }
+
+  /** rport: undefined when absent, null when present without value (a request for it), else the port. */
+  get rport(): number | null | undefined {
+    if (!('rport' in this.params)) return undefined;
+    const v = this.params['rport'];
+    if (v === null || v === undefined) return null;
+    const n = Number(v);
+    return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : null;
+  }
+  set rport(v: number | null | undefined) {
+    if (v === undefined) delete this.params['rport'];
+    else this.params['rport'] = v === null ? null : String(v);
+  }
+
+  get maddr(): string | undefined {
+    const v = this.params['maddr'];
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  get ttl(): number | undefined {
+    const v = this.params['ttl'];
+    return typeof v === 'string' ? Number(v) : undefined;
+  }
+
+  /** Host without IPv6 brackets. */
+  get hostname(): string {
+    const h = this.host;
+    return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
+  }
+
+  toString(): string {
+    return `${this.protocol}/${this.version}/${this.transport} ${this.host}${this.port !== undefined ? ':' + this.port : ''}` +
+      formatParams(this.params);
+  }
+}
+
+/** Parse one via-parm (the caller splits comma lists). */
+export function parseVia(s: string): Via {
+  const H = 'Via';
+  const n = s.length;
+  let i = skipWs(s, 0);
+  const parts: string[] = [];
+  for (let k = 0; k < 3; k++) {
+    if (k > 0) {
+      i = skipWs(s, i);
+      if (i >= n || s.charCodeAt(i) !== 0x2f) throw badHeader(H, 'sent-protocol needs name/version/transport');
+      i = skipWs(s, i + 1);
+    }
+    const st = i;
+    i = scanToken(s, i);
+    if (i === st) throw badHeader(H, 'empty sent-protocol element');
+    parts.push(s.slice(st, i));
+  }
+  const sp = i;
+  i = skipWs(s, i);
+  if (i === sp) throw badHeader(H, 'missing whitespace before sent-by');
+  const hostStart = i;
+  if (i < n && s.charCodeAt(i) === 0x5b) {
+    const close = s.indexOf(']', i);
+    if (close < 0) throw badHeader(H, 'unterminated IPv6 reference');
+    for (let j = i + 1; j < close; j++) {
+      const c = s.charCodeAt(j);
+      const ok = (c >= 0x30 && c <= 0x3a) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66) || c === 0x2e;
+      if (!ok) throw badHeader(H, 'invalid IPv6 reference');
+    }
+    i = close + 1;
+  } else {
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d ||
+        c === 0x2e || c === 0x5f)) break;
+      i++;
+    }
+  }
+  if (i === hostStart) throw badHeader(H, 'missing host');
+  const host = s.slice(hostStart, i);
+  let port: number | undefined;
+  i = skipWs(s, i);
+  if (i < n && s.charCodeAt(i) === 0x3a) {
+    i = skipWs(s, i + 1);
+    const pStart = i;
+    let v = 0;
+    while (i < n && i - pStart < 6) {
+      const c = s.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) break;
+      v = v * 10 + (c - 0x30);
+      i++;
+    }
+    if (i === pStart || v > 65535 || (i < n && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39)) {
+      throw badHeader(H, 'invalid port');
+    }
+    port = v;
+  }
+  const params = newParams();
+  i = parseHeaderParams(s, i, params, H);
+  i = skipWs(s, i);
+  if (i !== n) throw badHeader(H, `unexpected text '${s.slice(i, i + 20)}'`);
+  return new Via(parts[2]!, host, port, params, parts[0]!.toUpperCase(), parts[1]!);
+}

@@ -1,0 +1,66 @@
+import t from 'tap';
+import { createDecoder, createEncoder, opusStatus } from '../../codecs/index.js';
+import { skipUnless } from '../helpers/env.js';
+import { concat, estimateFreq, monoOf, rms, snrDb, tone } from './audio.js';
+
+const skip = skipUnless(opusStatus().available, '@discordjs/opus');
+
+function roundTrip(channels: number, fmtp: Record<string, unknown>): Int16Array {
+  const enc = createEncoder('opus', { channels, ...fmtp });
+  const dec = createDecoder('opus', { channels });
+  const mono = tone(1000, 48000, 48000, 10000);
+  const x = new Int16Array(mono.length * channels);
+  for (let i = 0; i < mono.length; i++) for (let c = 0; c < channels; c++) x[i * channels + c] = mono[i]!;
+  const parts: Int16Array[] = [];
+  for (let i = 0; i + 960 * channels <= x.length; i += 960 * channels) {
+    parts.push(dec.decode(enc.encode(x.subarray(i, i + 960 * channels))).slice());
+  }
+  return concat(parts);
+}
+
+t.test('1 kHz mono tone survives opus at 1000 ± 10 Hz, SNR > 15 dB', { skip }, async (t) => {
+  const y = roundTrip(1, { maxaveragebitrate: 32000 }).subarray(4800);
+  const f = estimateFreq(y, 48000);
+  t.ok(Math.abs(f - 1000) < 10, `frequency ${f.toFixed(2)}`);
+  const snr = snrDb(y, 1000, 48000);
+  t.ok(snr > 15, `SNR ${snr.toFixed(1)} dB > 15`);
+});
+
+t.test('stereo with useinbandfec and usedtx', { skip }, async (t) => {
+  const y = monoOf(roundTrip(2, { useinbandfec: '1', usedtx: '1' })).subarray(4800);
+  t.ok(Math.abs(estimateFreq(y, 48000) - 1000) < 10);
+  t.ok(snrDb(y, 1000, 48000) > 15);
+});
+
+t.test('fmtp is applied', { skip }, async (t) => {
+  const enc = createEncoder('opus', { useinbandfec: 1, usedtx: '1', maxaveragebitrate: '12000' }) as unknown as {
+    fec: boolean; dtx: boolean; bitrate: number;
+  };
+  t.equal(enc.fec, true);
+  t.equal(enc.dtx, true);
+  t.equal(enc.bitrate, 12000);
+  t.throws(() => createEncoder('opus', { maxaveragebitrate: 'lots' }), { code: 'DPBX_ERR_CODEC_BAD_OPTION' });
+  const low = createEncoder('opus', { maxaveragebitrate: 8000 });
+  const high = createEncoder('opus', { maxaveragebitrate: 64000 });
+  const x = tone(1000, 48000, 960 * 20, 10000);
+  let a = 0, b = 0;
+  for (let i = 0; i < x.length; i += 960) {
+    a += low.encode(x.subarray(i, i + 960)).length;
+    b += high.encode(x.subarray(i, i + 960)).length;
+  }
+  t.ok(a < b, `8 kbit/s packets (${a} B) smaller than 64 kbit/s (${b} B)`);
+});
+
+t.test('PLC on loss, typed errors on garbage', { skip }, async (t) => {
+  const enc = createEncoder('opus');
+  const dec = createDecoder('opus');
+  const x = tone(1000, 48000, 960 * 10, 10000);
+  for (let i = 0; i < x.length; i += 960) dec.decode(enc.encode(x.subarray(i, i + 960)));
+  const plc = dec.decode(null);
+  t.equal(plc.length, 960, 'one 20 ms frame concealed');
+  t.ok(rms(plc) > 100, 'PLC continues the signal rather than silence');
+  t.throws(() => dec.decode(Buffer.alloc(0)), { code: 'DPBX_ERR_CODEC_BAD_PAYLOAD' });
+  t.throws(() => enc.encode(new Int16Array(100)), { code: 'DPBX_ERR_CODEC_FRAME_SIZE' });
+  // a TOC claiming code 3 with an impossible frame count is rejected by libopus
+  t.throws(() => dec.decode(Buffer.from([0x03, 0xff])), { code: 'DPBX_ERR_CODEC_BAD_PAYLOAD' });
+});

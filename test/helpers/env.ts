@@ -1,0 +1,76 @@
+/**
+ * Shared test helpers: where the repository is, and how a test that needs an outside service (Redis,
+ * PostgreSQL, sipp, baresip, ffmpeg, ...) decides to skip. On a developer's machine a missing service skips the
+ * test with a one-line reason; in CI (`DPBX_REQUIRE_SERVICES=1`, set by .ci/run) a missing service is a failure.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
+
+function findRepoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tsconfig.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('repository root not found above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+/** Absolute path of the repository (the folder holding package.json), wherever the compiled test runs from. */
+export const repoRoot = findRepoRoot();
+
+/** Path of a file under test/fixtures (the sources, not dist/). */
+export function fixturePath(...parts: string[]): string {
+  return join(repoRoot, 'test', 'fixtures', ...parts);
+}
+
+/** True when CI demands every service: then a missing one fails instead of skipping. */
+export const requireServices = process.env.DPBX_REQUIRE_SERVICES === '1';
+
+/** True when `cmd` is an executable on PATH. */
+export function hasCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** True when something accepts TCP connections on host:port within `timeoutMs`. */
+export function tcpReachable(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host, port });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/**
+ * What a test passes as tap's `skip` option for a service: `false` when present (run the test), a one-line
+ * reason when absent on a developer machine. When DPBX_REQUIRE_SERVICES=1 an absent service throws, so the
+ * test file fails loudly instead of quietly skipping.
+ */
+export function skipUnless(present: boolean, what: string): false | string {
+  if (present) return false;
+  if (requireServices) throw new Error(`${what} is required (DPBX_REQUIRE_SERVICES=1) but not available`);
+  return `${what} not available`;
+}
+
+/** skip option for a test that needs the command `cmd` (e.g. 'sipp', 'baresip', 'ffmpeg'). */
+export function skipUnlessCommand(cmd: string): false | string {
+  return skipUnless(hasCommand(cmd), `command '${cmd}'`);
+}
+
+/** skip option for a test that needs Redis on REDIS_URL's host (default 127.0.0.1:6379). */
+export async function skipUnlessRedis(): Promise<false | string> {
+  return skipUnless(await tcpReachable('127.0.0.1', 6379), 'Redis on 127.0.0.1:6379');
+}
+
+/** skip option for a test that needs PostgreSQL on 127.0.0.1:5432. */
+export async function skipUnlessPostgres(): Promise<false | string> {
+  return skipUnless(await tcpReachable('127.0.0.1', 5432), 'PostgreSQL on 127.0.0.1:5432');
+}
