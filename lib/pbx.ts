@@ -1,0 +1,193 @@
+/**
+ * createPbx(options): the ownership root `Pbx → Call → Leg → MediaSession`. It wires the config source, the
+ * registration store, the SIP endpoint, the registrar, the call engine, the media relay and the management API.
+ *
+ * Options are the environment variables of SPEC §1 in camelCase (lib/options.ts holds the defaults, in one
+ * place); a library user may also pass an in-process `config` object whose hooks are functions.
+ */
+import type { AddressInfo } from 'node:net';
+import { ApiServer, type ApiBackend } from './api/index.js';
+import { createConfigSource, findDomain, redactConfig, type Config, type ConfigSource, type ReloadResult } from './config/index.js';
+import { createLogger, silentLogger, type Logger } from './log.js';
+import { MetricsRegistry } from './metrics.js';
+import { optionsFromEnv, OptionsError, type PbxOptions } from './options.js';
+
+export interface CreatePbxOptions extends Partial<PbxOptions> {
+  /** An in-process config (the SPEC §2 model; hooks may be functions). Wins over dataSource/configFile. */
+  config?: unknown;
+  /** A pino-compatible logger. Default: a JSON logger at `logLevel` for the binary, silent for the library. */
+  logger?: Logger;
+  /** Start the management HTTP API. Default true. */
+  api?: boolean;
+}
+
+export interface PbxAddresses {
+  sip: { transport: string; address: string; port: number }[];
+  api?: { address: string; port: number };
+}
+
+/** The option set: defaults of SPEC §1 (as if no variable were set), then the caller's overrides, validated. */
+export function resolvePbxOptions(overrides: Partial<PbxOptions> = {}, cwd = process.cwd()): PbxOptions {
+  const base = optionsFromEnv({}, cwd).options;
+  const merged: PbxOptions = { ...base };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (merged.rtpPortMax - merged.rtpPortMin < 3) throw new OptionsError('rtpPortMax', 'must be at least rtpPortMin + 3');
+  if (merged.registrationMaxSecs < merged.registrationMinSecs) {
+    throw new OptionsError('registrationMaxSecs', 'must not be below registrationMinSecs');
+  }
+  if (merged.dataSource === 'api' && !merged.configUrl) throw new OptionsError('configUrl', 'is required when dataSource is api');
+  if (merged.dataSource === 'pg' && !merged.databaseUrl) throw new OptionsError('databaseUrl', 'is required when dataSource is pg');
+  return merged;
+}
+
+/** Env-shaped view of the options for the config layer's factory (its contract is the env var names). */
+function configEnv(o: PbxOptions): Record<string, string | undefined> {
+  return {
+    DATA_SOURCE: o.dataSource,
+    CONFIG_FILE: o.configFile,
+    CONFIG_URL: o.configUrl,
+    CONFIG_TOKEN: o.configToken,
+    CONFIG_TTL: String(o.configTtl),
+    DATABASE_URL: o.databaseUrl,
+    FILE_PATH: o.filePath,
+    DEFAULT_CODECS: o.defaultCodecs.join(','),
+  };
+}
+
+export class Pbx {
+  readonly options: PbxOptions;
+  readonly logger: Logger;
+  readonly metrics = new MetricsRegistry();
+  readonly config: ConfigSource;
+  private api: ApiServer | undefined;
+  private state: 'new' | 'starting' | 'running' | 'draining' | 'stopped' = 'new';
+  private stopping: Promise<void> | undefined;
+  private readonly wantApi: boolean;
+  private readonly stoppedListeners: Array<() => void> = [];
+
+  /** Use createPbx(). */
+  constructor(opts: CreatePbxOptions = {}) {
+    const { config, logger, api, ...overrides } = opts;
+    this.options = resolvePbxOptions(overrides);
+    this.logger = logger ?? silentLogger;
+    this.wantApi = api !== false;
+    this.config = createConfigSource({ env: configEnv(this.options), config, logger: this.logger.child({ ns: 'config' }) });
+    this.metrics.registerCounters('dpbx_config', 'config source', () => ({ ...this.config.counters }));
+  }
+
+  /** Loads the config, opens the listeners. Rejects (and releases what it opened) when something cannot start. */
+  async start(): Promise<PbxAddresses> {
+    if (this.state !== 'new') throw new Error(`Pbx.start() called in state ${this.state}`);
+    this.state = 'starting';
+    try {
+      const cfg = await this.config.load();
+      this.logger.info({ source: this.config.kind, domains: cfg.domains.size }, 'config loaded');
+      const addresses: PbxAddresses = { sip: [] };
+      if (this.wantApi) {
+        this.api = new ApiServer({
+          backend: this.apiBackend(),
+          host: this.options.webHost,
+          port: this.options.webPort,
+          logger: this.logger.child({ ns: 'api' }),
+          ...(this.options.apiToken ? { token: this.options.apiToken } : {}),
+        });
+        this.metrics.registerCounters('dpbx_api', 'management API', () => ({ ...this.api!.counters }));
+        const a: AddressInfo = await this.api.listen();
+        addresses.api = { address: a.address, port: a.port };
+      }
+      this.state = 'running';
+      return addresses;
+    } catch (err) {
+      await this.release();
+      this.state = 'stopped';
+      throw err;
+    }
+  }
+
+  /** Re-reads the config (SIGHUP, POST /reload). A failed reload keeps the last good config. */
+  async reload(): Promise<ReloadResult> {
+    const r = await this.config.reload();
+    if (r.ok) this.logger.info({ changed: r.changed }, 'config reloaded');
+    else this.logger.warn({ err: r.error.message }, 'config reload failed; keeping the last good config');
+    return r;
+  }
+
+  /** Graceful stop: refuse new work, then close listeners and sources. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.state = 'draining';
+      await this.release();
+      this.state = 'stopped';
+      this.logger.info({}, 'stopped');
+      for (const fn of this.stoppedListeners) {
+        try {
+          fn();
+        } catch (err) {
+          this.logger.error({ err: String(err) }, 'stopped listener threw');
+        }
+      }
+    })();
+    return this.stopping;
+  }
+
+  /** Called once the PBX has stopped (by stop(), a signal in the binary, or POST /shutdown). */
+  onStopped(fn: () => void): void {
+    this.stoppedListeners.push(fn);
+  }
+
+  private async release(): Promise<void> {
+    const steps: Array<() => Promise<void>> = [() => this.api?.close() ?? Promise.resolve(), () => this.config.close()];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.logger.warn({ err: String(err) }, 'error while stopping');
+      }
+    }
+  }
+
+  private currentConfig(): Config | undefined {
+    return this.config.current();
+  }
+
+  private apiBackend(): ApiBackend {
+    const domainView = (name: string) => {
+      const cfg = this.currentConfig();
+      const d = cfg && findDomain(cfg, name);
+      if (!cfg || !d) return undefined;
+      return redactConfig(cfg).domains[d.name];
+    };
+    return {
+      health: () => ({ status: this.state === 'draining' ? 'draining' : 'ok' }),
+      metrics: () => this.metrics.render(),
+      listDomains: () => [...(this.currentConfig()?.domains.keys() ?? [])].map((domain) => ({ domain })),
+      getDomain: (d) => domainView(d),
+      listCalls: (d) => (domainView(d) ? [] : undefined),
+      getCall: () => undefined,
+      hangupCall: async () => false,
+      redirectCall: async () => false,
+      transferCall: async () => false,
+      muteCall: async () => false,
+      listRegistrations: async (d) => (domainView(d) ? [] : undefined),
+      getRegistration: async () => undefined,
+      listCdrs: async (d) => (domainView(d) ? [] : undefined),
+      getLadder: () => undefined,
+      reload: async () => {
+        const r = await this.reload();
+        return r.ok ? { ok: true } : { ok: false, error: r.error.message };
+      },
+      shutdown: async () => {
+        setImmediate(() => void this.stop());
+      },
+    };
+  }
+}
+
+/** The library entry point. The binary uses it too, with options from the environment and a JSON logger. */
+export function createPbx(opts: CreatePbxOptions = {}): Pbx {
+  return new Pbx(opts);
+}
+
+export { createLogger };
