@@ -3,7 +3,8 @@
  * send to it, and its counters. Owned by MediaSession, which runs the packet path.
  */
 import type { Socket } from 'node:dgram';
-import { RtpSourceStats } from '../rtp/index.js';
+import { RtpSourceStats, SrtpContext } from '../rtp/index.js';
+import { RelayError } from './errors.js';
 import { OutStream } from './out-stream.js';
 import type { CodecSpec, DropCounters, LegOptions, LegStats, MediaDirection, Transcoder } from './types.js';
 import type { FrameSource, Playout } from '../play/index.js';
@@ -24,6 +25,11 @@ export function isTelephoneEvent(c: CodecSpec): boolean {
 export function isComfortNoise(c: CodecSpec): boolean {
   return c.name.toUpperCase() === 'CN';
 }
+/** RFC 3264 §8.4 / RFC 2543 old-style hold: c=0.0.0.0 (or the IPv6 unspecified address) means "send nothing". */
+export function isUnspecifiedAddress(a: string): boolean {
+  return a === '0.0.0.0' || a === '::' || a === '0:0:0:0:0:0:0:0';
+}
+
 export function sameFormat(a: CodecSpec, b: CodecSpec): boolean {
   return a.name.toLowerCase() === b.name.toLowerCase() && a.rate === b.rate && (a.channels ?? 1) === (b.channels ?? 1);
 }
@@ -73,6 +79,25 @@ export class Leg {
   direction: MediaDirection = 'sendrecv';
   latching = true;
   rtcpMux = false;
+  /** The SDP connection address is 0.0.0.0 (old-style hold): nothing is sent to this leg. */
+  addressHold = false;
+  /** 'generate': never forward other legs' RTCP here, always generate our own. */
+  rtcpGenerateAlways = false;
+  /** SRTP: unprotects what the remote sends (its key) / protects what we send (our key). */
+  srtpIn: SrtpContext | null = null;
+  srtpOut: SrtpContext | null = null;
+  srtpSuite = '';
+  /** Last RTCP report we generated (ms, performance.now()). */
+  lastRtcpGenMs = -1;
+  rtcpDueMs = 0;
+  rtcpGenerated = 0;
+  /** We generate RTCP for this leg (refreshed by the session when routes or playback change). */
+  generatesRtcp = false;
+  /** SSRC of our RRs before we sent any media to this leg. */
+  rrSsrc = 0;
+  packetsOutAtLastReport = 0;
+  /** Counters of the stream we send (for the SR we generate): packets and payload octets. */
+  sentPayloadBytes = 0;
 
   sdpAddress: string | null = null;
   sdpPort = 0;
@@ -82,6 +107,8 @@ export class Leg {
   sendPort = 0;
   rtcpAddress: string | null = null;
   rtcpPort = 0;
+  /** The RTCP destination was learned from RTCP packets of the leg (symmetric RTCP). */
+  rtcpLearned = false;
   latched = false;
   latchedSsrc = -1;
   /** After a re-INVITE announced a new address, the next packet from anywhere may re-latch. */
@@ -104,7 +131,7 @@ export class Leg {
   timedOut = false;
   readonly drops: DropCounters = {
     malformed: 0, stranger: 0, unknownPt: 0, noTelephoneEvent: 0, noDestination: 0, direction: 0, playing: 0,
-    transcodeError: 0, rtcp: 0, sendError: 0,
+    transcodeError: 0, rtcp: 0, sendError: 0, srtp: 0,
   };
 
   constructor(id: string, index: number, localPort: number, rtp: Socket, rtcp: Socket | null) {
@@ -126,16 +153,44 @@ export class Leg {
       }
     }
     if (o.direction) this.direction = o.direction;
+    if (o.rtcp !== undefined) this.rtcpGenerateAlways = o.rtcp === 'generate';
+    if (o.srtp !== undefined) {
+      if (o.srtp === null) {
+        this.srtpIn = this.srtpOut = null;
+        this.srtpSuite = '';
+      } else {
+        const k = o.srtp;
+        try {
+          const extra = { ...(k.replayWindow !== undefined ? { replayWindow: k.replayWindow } : {}), ...(k.srtcpTagLength !== undefined ? { srtcpTagLength: k.srtcpTagLength } : {}) };
+          const rx = SrtpContext.fromSdes(k.suite, k.remoteKey, extra);
+          const tx = SrtpContext.fromSdes(k.suite, k.localKey, extra);
+          this.srtpIn = rx;
+          this.srtpOut = tx;
+          this.srtpSuite = k.suite;
+        } catch (err) {
+          throw new RelayError('DPBX_ERR_RELAY_SRTP', `leg ${this.id}: ${(err as Error).message}`);
+        }
+      }
+    }
     if (o.latching !== undefined) this.latching = o.latching;
     // rtcp-mux can be turned on later (RTCP then shares the RTP socket) but not off when no RTCP socket was bound
     if (o.rtcpMux !== undefined) this.rtcpMux = o.rtcpMux || this.rtcp === null;
     let changed = false;
     if (o.remote) {
       const r = o.remote;
+      // RFC 3264 §8.4: "the old approach of setting the connection address to zero" — keep where we sent
+      // before, but send nothing until a later offer/answer carries a real address again
+      this.addressHold = isUnspecifiedAddress(r.address);
+      if (this.addressHold) return false;
       changed = r.address !== this.sdpAddress || r.port !== this.sdpPort;
       this.sdpAddress = r.address;
       this.sdpPort = r.port;
-      this.sdpRtcpPort = r.rtcpPort ?? r.port + 1;
+      const rtcpPort = r.rtcpPort ?? r.port + 1;
+      // a=rtcp (RFC 3605) moved without the RTP address moving: follow it unless RTCP was learned from packets
+      if (!changed && rtcpPort !== this.sdpRtcpPort && !this.rtcpMux && !this.rtcpLearned && this.sendPort === r.port) {
+        this.rtcpPort = rtcpPort;
+      }
+      this.sdpRtcpPort = rtcpPort;
       if (changed) {
         // RFC 3264 §8: a new c=/m= in an offer moves the media; until its packets arrive send to the SDP address,
         // and let the next packet re-latch (the new endpoint may sit behind a NAT too)
@@ -151,7 +206,7 @@ export class Leg {
 
   /** Sends the kind of traffic our remote expects (its direction allows it to receive). */
   get receives(): boolean {
-    return this.direction === 'sendrecv' || this.direction === 'recvonly';
+    return !this.addressHold && (this.direction === 'sendrecv' || this.direction === 'recvonly');
   }
   /** The remote sends media (its direction allows it to send). */
   get sends(): boolean {
@@ -174,6 +229,16 @@ export class Leg {
       bytesOut: this.bytesOut,
       rtcpIn: this.rtcpIn,
       rtcpOut: this.rtcpOut,
+      rtcpGenerated: this.rtcpGenerated,
+      srtp: this.srtpIn && this.srtpOut
+        ? {
+            suite: this.srtpSuite,
+            unprotected: this.srtpIn.counters.rtpUnprotected + this.srtpIn.counters.rtcpUnprotected,
+            protected: this.srtpOut.counters.rtpProtected + this.srtpOut.counters.rtcpProtected,
+            authFailures: this.srtpIn.counters.authFailures,
+            replays: this.srtpIn.counters.replays,
+          }
+        : null,
       lost: this.lostBefore + (this.stats ? Math.max(0, this.stats.lost) : 0),
       jitterMs: this.stats ? Math.round(this.stats.jitterMs * 100) / 100 : 0,
       relatches: this.relatches,

@@ -5,14 +5,18 @@
  *   validate header → latch / stranger check → inbound stats (RFC 3550 A.1/A.8) → for each route:
  *   payload-type action (pass-through with PT rewrite | transcode | drop) → OutStream header rewrite in place →
  *   send to the destination's latched (or SDP) address.
- * RTCP is passed through between legs whose direction is not transcoded (documented choice: no SR/RR
- * generation); in a transcoded direction it is dropped and counted.
+ * SRTP legs unprotect in place on receive (before anything else reads the packet) and protect on send, so any
+ * mix of RTP and SRTP legs bridges (RFC 3711; the SRTP path allocates the HMAC digests node:crypto returns).
+ * RTCP (RFC 3550 §6) is passed through between legs whose media is passed through; towards a leg whose media we
+ * transcode or play (or with `rtcp: 'generate'`) the others' RTCP is dropped (counted) and we generate SR/RR +
+ * SDES for it every `rtcpIntervalMs` (randomised ×[0.5, 1.5], §6.2).
  */
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import {
   rtpHeaderLength, isRtcpPacket, rtpSsrc, rtpSeq, rtpTimestamp, rtpPayloadType, setRtpPayloadType, setRtpSeq,
-  setRtpTimestamp, rtpMarker, writeRtpHeader, RtpSourceStats,
+  setRtpTimestamp, rtpMarker, writeRtpHeader, RtpSourceStats, serializeRtcp, ntpFromUnixMs, ntpMiddle32, SDES_CNAME,
+  type RtcpPacket,
 } from '../rtp/index.js';
 import { loadFrames, frame, Playout, realClock, type PlayClock } from '../play/index.js';
 import { RelayError } from './errors.js';
@@ -36,6 +40,8 @@ export interface SessionContext {
   emit<K extends keyof SessionEvents>(sessionId: string, name: K, data: SessionEvents[K]): void;
   logger: RelayLogger | undefined;
   clock: PlayClock;
+  /** Interval of generated RTCP (ms). */
+  rtcpIntervalMs: number;
 }
 
 const now = (): number => performance.now();
@@ -100,10 +106,6 @@ export class MediaSession {
   async addLeg(opts: LegOptions, port: number): Promise<LegInfo> {
     if (this.closed) throw new RelayError('DPBX_ERR_RELAY_CLOSED', `session ${this.id} is closed`);
     if (this.legs.has(opts.id)) throw new RelayError('DPBX_ERR_RELAY_LEG_EXISTS', `leg ${opts.id} exists`);
-    if (opts.srtp) {
-      // Plug point: media/rtp SRTP contexts would wrap rtp/rtcp here (unprotect on receive, protect on send).
-      throw new RelayError('DPBX_ERR_RELAY_SRTP_UNSUPPORTED', 'SRTP legs are not supported by the relay yet');
-    }
     const rtp = await bindSocket(this.ctx, port);
     // with rtcp-mux only the RTP port is bound (port + 1 stays reserved in the pool); the choice is fixed per leg
     let rtcp: Socket | null = null;
@@ -116,18 +118,24 @@ export class MediaSession {
       }
     }
     const leg = new Leg(opts.id, this.nextIndex++, port, rtp, rtcp);
-    leg.configure(opts);
+    try {
+      leg.configure(opts);
+    } catch (err) {
+      await closeSocket(rtp);
+      if (rtcp) await closeSocket(rtcp);
+      throw err;
+    }
     rtp.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onRtp(leg, msg, rinfo));
     rtp.on('error', () => leg.drops.sendError++);
     rtcp?.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onRtcp(leg, msg, rinfo));
     rtcp?.on('error', () => leg.drops.sendError++);
     this.legs.set(leg.id, leg);
+    this.refreshRtcpModes();
     return { id: leg.id, localAddress: this.ctx.advertisedAddress, localPort: port, localRtcpPort: leg.rtcpMux ? port : port + 1 };
   }
 
   async updateLeg(id: string, upd: LegUpdate): Promise<void> {
     const leg = this.leg(id);
-    if (upd.srtp) throw new RelayError('DPBX_ERR_RELAY_SRTP_UNSUPPORTED', 'SRTP legs are not supported by the relay yet');
     leg.configure(upd);
     if (upd.codecs) {
       // formats changed: rebuild every route into or out of this leg
@@ -138,6 +146,7 @@ export class MediaSession {
         }
       }
     }
+    this.refreshRtcpModes();
   }
 
   /** Removes a leg; returns its port for release. */
@@ -153,6 +162,7 @@ export class MediaSession {
     }
     this.stopPlayOf(leg, 'closed');
     this.legs.delete(id);
+    this.refreshRtcpModes();
     await closeSocket(leg.rtp);
     if (leg.rtcp) await closeSocket(leg.rtcp);
     return leg.localPort;
@@ -167,6 +177,7 @@ export class MediaSession {
     const route = await this.buildRoute(src, dst, existing >= 0 ? src.routes[existing] : undefined);
     if (existing >= 0) src.routes[existing] = route;
     else src.routes = [...src.routes, route];
+    this.refreshRtcpModes();
   }
 
   unlink(from: string, to: string): void {
@@ -177,6 +188,7 @@ export class MediaSession {
       r.transcoder?.close();
       return false;
     });
+    this.refreshRtcpModes();
   }
 
   async play(legId: string, opts: PlayOptions): Promise<{ durationMs: number }> {
@@ -225,11 +237,13 @@ export class MediaSession {
           leg.play = null;
           state.transcoder?.close();
           leg.out.resetSource();
+          this.refreshRtcpModes();
           this.ctx.emit(this.id, 'playbackComplete', { legId: leg.id, durationMs: ms, reason: 'end' });
         }
       },
     });
     leg.play = state;
+    this.refreshRtcpModes();
     state.playout.start();
     return { durationMs: frames.durationMs };
   }
@@ -262,6 +276,60 @@ export class MediaSession {
         this.ctx.emit(this.id, 'mediaTimeout', { legId: leg.id, idleMs: Math.round(idle) });
       }
     }
+  }
+
+  /**
+   * RFC 3550 §6.4: a leg whose media we originate (transcoded or played) gets our own reports instead of the
+   * other side's: an SR about the stream we send it (when we sent since the last report, §6.4 "a participant
+   * that has sent data since the second previous report"), else an RR, with a report block about what it sends
+   * us, and an SDES CNAME (§6.1: every compound packet MUST contain a CNAME). Called by the host's sweep timer.
+   */
+  rtcpTick(nowMs: number, wallMs: number = Date.now()): void {
+    const interval = this.ctx.rtcpIntervalMs;
+    if (interval <= 0) return;
+    for (const leg of this.legs.values()) {
+      if (!leg.generatesRtcp || leg.rtcpAddress === null || leg.addressHold) continue;
+      if (leg.lastRtcpGenMs < 0) {
+        // §6.2: the first report after a randomised half interval, so calls set up together do not report together
+        leg.lastRtcpGenMs = nowMs - interval / 2 - Math.random() * (interval / 2);
+        continue;
+      }
+      if (nowMs - leg.lastRtcpGenMs < leg.rtcpDueMs) continue;
+      leg.lastRtcpGenMs = nowMs;
+      leg.rtcpDueMs = interval * (0.5 + Math.random()); // §6.3.1: T × [0.5, 1.5]
+      this.sendGeneratedRtcp(leg, nowMs, wallMs);
+    }
+  }
+
+  private sendGeneratedRtcp(leg: Leg, nowMs: number, wallMs: number): void {
+    const out = leg.out;
+    if (!out.hasSent && leg.rrSsrc === 0) leg.rrSsrc = randomInt(1, 0xffffffff);
+    const ssrc = out.hasSent ? out.ssrc : leg.rrSsrc;
+    const reports = leg.stats && leg.stats.received > 0 ? [leg.stats.report(nowMs)] : [];
+    const packets: RtcpPacket[] = [];
+    if (out.hasSent && leg.packetsOut > leg.packetsOutAtLastReport) {
+      const rate = leg.audio?.rate ?? 8000;
+      const ntp = ntpFromUnixMs(wallMs);
+      packets.push({
+        type: 'sr', ssrc, ntpSeconds: ntp.ntpSeconds, ntpFraction: ntp.ntpFraction,
+        // the RTP timestamp that corresponds to the NTP time (§6.4.1): last sent, advanced by the time since
+        rtpTimestamp: (out.lastTs + Math.round(((nowMs - out.lastSentMs) * rate) / 1000)) >>> 0,
+        packetCount: leg.packetsOut >>> 0, octetCount: leg.sentPayloadBytes >>> 0, reports,
+      });
+    } else {
+      packets.push({ type: 'rr', ssrc, reports });
+    }
+    leg.packetsOutAtLastReport = leg.packetsOut;
+    packets.push({ type: 'sdes', chunks: [{ source: ssrc, items: [{ type: SDES_CNAME, value: `dpbx-${this.id}` }] }] });
+    const buf = serializeRtcp(packets);
+    leg.rtcpGenerated++;
+    this.sendRtcp(leg, buf, buf.length);
+  }
+
+  /** Which legs get generated RTCP: media towards them is transcoded or played, or `rtcp: 'generate'`. */
+  private refreshRtcpModes(): void {
+    for (const leg of this.legs.values()) leg.generatesRtcp = leg.rtcpGenerateAlways || leg.play !== null;
+    for (const src of this.legs.values()) for (const r of src.routes) if (r.transcoder !== null) r.dst.generatesRtcp = true;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -376,18 +444,35 @@ export class MediaSession {
     if (leg.rtcpMux) {
       leg.rtcpAddress = rinfo.address;
       leg.rtcpPort = rinfo.port;
-    } else if (leg.rtcpAddress === null || relatch) {
+    } else if (leg.rtcpAddress === null || relatch || !leg.rtcpLearned) {
+      // RTCP goes to the latched address; its port is the SDP's (a=rtcp or port + 1) when the media comes from
+      // the SDP address itself, else port + 1 of the latched source (RFC 3550 §11), until RTCP itself arrives
       leg.rtcpAddress = rinfo.address;
-      leg.rtcpPort = rinfo.port + 1;
+      leg.rtcpPort = rinfo.address === leg.sdpAddress && rinfo.port === leg.sdpPort ? leg.sdpRtcpPort : rinfo.port + 1;
+      leg.rtcpLearned = false;
     }
     if (relatch) leg.relatches++;
     this.ctx.emit(this.id, 'latched', { legId: leg.id, address: rinfo.address, port: rinfo.port, relatch });
   }
 
   onRtp(leg: Leg, msg: Buffer, rinfo: RemoteInfo): void {
-    const len = msg.length;
+    let len = msg.length;
     leg.packetsIn++;
     leg.bytesIn += len;
+    if (leg.srtpIn !== null) {
+      // RFC 5761 §4: with rtcp-mux, second octet 192–223 is (S)RTCP
+      if (leg.rtcpMux && len >= 2 && msg[1]! >= 192 && msg[1]! <= 223) {
+        this.onRtcp(leg, msg, rinfo);
+        return;
+      }
+      // RFC 3711 §3.3: authenticate (and replay-check) before anything else; decrypted in place
+      const plain = leg.srtpIn.unprotectRtp(msg, len, msg);
+      if (typeof plain === 'string') {
+        leg.drops.srtp++;
+        return;
+      }
+      len = plain.length;
+    }
     const hdr = rtpHeaderLength(msg, len);
     if (hdr < 0) {
       if (leg.rtcpMux && isRtcpPacket(msg, len)) this.onRtcp(leg, msg, rinfo);
@@ -422,7 +507,7 @@ export class MediaSession {
     }
     for (let i = 0; i < n; i++) {
       // while forking to several legs, all but the last get a copy (each send owns its buffer)
-      const buf = i === n - 1 ? msg : Buffer.from(msg);
+      const buf = i === n - 1 ? msg : Buffer.from(msg.subarray(0, msg.length));
       this.forward(leg, routes[i]!, buf, len, hdr, padding, ssrc, seq, ts, t);
     }
   }
@@ -503,13 +588,39 @@ export class MediaSession {
   }
 
   private sendRtp(dst: Leg, buf: Buffer, len: number): void {
+    dst.sentPayloadBytes += len - 12;
+    if (dst.srtpOut !== null) {
+      // RFC 3711 §3.3: encrypt then authenticate; in place when the buffer has room for the tag (SRTP → SRTP)
+      const p = dst.srtpOut.protectRtp(buf, len, buf);
+      if (typeof p === 'string') {
+        dst.drops.srtp++;
+        return;
+      }
+      buf = p;
+      len = p.length;
+    }
     dst.packetsOut++;
     dst.bytesOut += len;
     dst.rtp.send(buf, 0, len, dst.sendPort, dst.sendAddress!, dst.onSendError);
   }
 
+  private sendRtcp(dst: Leg, buf: Buffer, len: number): void {
+    if (dst.srtpOut !== null) {
+      const p = dst.srtpOut.protectRtcp(buf, len);
+      if (typeof p === 'string') {
+        dst.drops.srtp++;
+        return;
+      }
+      buf = p;
+      len = p.length;
+    }
+    const sock = dst.rtcpMux || !dst.rtcp ? dst.rtp : dst.rtcp;
+    dst.rtcpOut++;
+    sock.send(buf, 0, len, dst.rtcpPort, dst.rtcpAddress!, dst.onSendError);
+  }
+
   onRtcp(leg: Leg, msg: Buffer, rinfo: RemoteInfo): void {
-    const len = msg.length;
+    let len = msg.length;
     leg.rtcpIn++;
     if (len < 8 || msg[0]! >> 6 !== 2 || msg[1]! < 192 || msg[1]! > 223) {
       leg.drops.malformed++;
@@ -520,22 +631,33 @@ export class MediaSession {
       leg.drops.stranger++;
       return;
     }
+    if (leg.srtpIn !== null) {
+      const plain = leg.srtpIn.unprotectRtcp(msg, len, msg);
+      if (typeof plain === 'string') {
+        leg.drops.srtp++;
+        return;
+      }
+      len = plain.length;
+    }
     if (!leg.rtcpMux && (leg.rtcpAddress !== rinfo.address || leg.rtcpPort !== rinfo.port)) {
       leg.rtcpAddress = rinfo.address;
       leg.rtcpPort = rinfo.port;
+    }
+    if (!leg.rtcpMux) leg.rtcpLearned = true;
+    // an SR from this leg: remember its NTP middle bits for the LSR/DLSR of the reports we generate (§6.4.1)
+    if (msg[1] === 200 && len >= 20 && leg.stats !== null && msg.readUInt32BE(4) === leg.stats.ssrc) {
+      leg.stats.onSenderReport(ntpMiddle32(msg.readUInt32BE(8), msg.readUInt32BE(12)), now());
     }
     const routes = leg.routes;
     for (let i = 0; i < routes.length; i++) {
       const r = routes[i]!;
       const dst = r.dst;
-      if (r.transcoder !== null || dst.rtcpAddress === null) {
+      if (r.transcoder !== null || dst.generatesRtcp || dst.rtcpAddress === null || !dst.receives) {
         leg.drops.rtcp++;
         continue;
       }
-      const sock = dst.rtcpMux || !dst.rtcp ? dst.rtp : dst.rtcp;
-      const buf = i === routes.length - 1 ? msg : Buffer.from(msg);
-      dst.rtcpOut++;
-      sock.send(buf, 0, len, dst.rtcpPort, dst.rtcpAddress, dst.onSendError);
+      const buf = i === routes.length - 1 ? msg : Buffer.from(msg.subarray(0, len));
+      this.sendRtcp(dst, buf, len);
     }
   }
 
@@ -579,6 +701,7 @@ export class MediaSession {
     st.playout.stop();
     st.transcoder?.close();
     leg.out.resetSource();
+    this.refreshRtcpModes();
     this.ctx.emit(this.id, 'playbackComplete', { legId: leg.id, durationMs: st.playout.framesPlayed * 20, reason });
   }
 }

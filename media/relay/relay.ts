@@ -27,6 +27,7 @@ export function resolveRelayOptions(o: RelayOptions = {}, env: NodeJS.ProcessEnv
     workers: o.workers ?? availableParallelism(),
     transcoder: o.transcoder,
     mediaTimeoutMs: o.mediaTimeoutMs ?? 60000,
+    rtcpIntervalMs: o.rtcpIntervalMs ?? 5000,
     mediaPath: o.mediaPath ?? (env.MEDIA_PATH || undefined),
     socketBufferBytes: o.socketBufferBytes,
     logger: o.logger,
@@ -35,6 +36,7 @@ export function resolveRelayOptions(o: RelayOptions = {}, env: NodeJS.ProcessEnv
     throw new RelayError('DPBX_ERR_RELAY_OPTIONS', `workers must be an integer ≥ 0 (got ${resolved.workers})`);
   }
   if (!(resolved.mediaTimeoutMs >= 0)) throw new RelayError('DPBX_ERR_RELAY_OPTIONS', 'mediaTimeoutMs must be ≥ 0');
+  if (!(resolved.rtcpIntervalMs >= 0)) throw new RelayError('DPBX_ERR_RELAY_OPTIONS', 'rtcpIntervalMs must be ≥ 0');
   return resolved;
 }
 
@@ -274,6 +276,7 @@ export class Relay {
       advertisedAddress: this.options.advertisedAddress,
       transcoder: this.options.transcoder,
       mediaTimeoutMs: this.options.mediaTimeoutMs,
+      rtcpIntervalMs: this.options.rtcpIntervalMs,
       mediaPath: this.options.mediaPath,
       socketBufferBytes: this.options.socketBufferBytes,
     };

@@ -14,6 +14,8 @@ export interface HostConfig {
   advertisedAddress: string;
   transcoder: string | undefined;
   mediaTimeoutMs: number;
+  /** Generated RTCP interval (ms); 0 disables generation. */
+  rtcpIntervalMs: number;
   mediaPath: string | undefined;
   socketBufferBytes: number | undefined;
 }
@@ -59,14 +61,23 @@ export class SessionHost {
       emit: (sessionId, name, data) => emit({ sessionId, name, data }),
       logger,
       clock,
+      rtcpIntervalMs: config.rtcpIntervalMs,
     };
-    if (config.mediaTimeoutMs > 0) {
-      const every = Math.max(50, Math.min(1000, config.mediaTimeoutMs / 4));
-      this.timer = setInterval(() => {
-        const t = performance.now();
-        for (const s of this.sessions.values()) s.checkTimeouts(t, config.mediaTimeoutMs);
-      }, every);
+    // one sweep timer per host (not per session): media timeouts and generated RTCP
+    if (config.mediaTimeoutMs > 0 || config.rtcpIntervalMs > 0) {
+      let every = 1000;
+      if (config.mediaTimeoutMs > 0) every = Math.min(every, config.mediaTimeoutMs / 4);
+      if (config.rtcpIntervalMs > 0) every = Math.min(every, config.rtcpIntervalMs / 4);
+      this.timer = setInterval(() => this.sweep(performance.now()), Math.max(25, every));
       this.timer.unref();
+    }
+  }
+
+  /** Periodic work of every session: dead-media detection and generated RTCP. */
+  sweep(nowMs: number): void {
+    for (const s of this.sessions.values()) {
+      if (this.config.mediaTimeoutMs > 0) s.checkTimeouts(nowMs, this.config.mediaTimeoutMs);
+      if (this.config.rtcpIntervalMs > 0) s.rtcpTick(nowMs);
     }
   }
 

@@ -27,15 +27,20 @@ export interface RemoteAddress {
 }
 
 /**
- * SRTP keying of a leg (RFC 4568 SDES). Plug point: accepted by the API, but until media/rtp's SRTP contexts
- * are integrated a leg with `srtp` is refused with DPBX_ERR_RELAY_SRTP_UNSUPPORTED.
+ * SRTP keying of a leg (RFC 4568 SDES, RFC 3711): what this leg's remote sends is unprotected with `remoteKey`,
+ * what we send to it is protected with `localKey`. The other legs may be plain RTP (RTP↔SRTP bridging) or SRTP
+ * with their own keys. Suites: AES_CM_128_HMAC_SHA1_80 and AES_CM_128_HMAC_SHA1_32.
  */
 export interface SrtpLegOptions {
   suite: string;
-  /** Base64 key||salt we use to protect what we send to this leg. */
+  /** Base64 key||salt (30 bytes) we use to protect what we send to this leg (our a=crypto inline: key). */
   localKey: string;
-  /** Base64 key||salt the remote uses for what it sends. */
+  /** Base64 key||salt (30 bytes) the remote uses for what it sends (its a=crypto inline: key). */
   remoteKey: string;
+  /** Replay window in packets (default 128). */
+  replayWindow?: number;
+  /** SRTCP tag length; RFC 4568 fixes 10 bytes; 4 only for peers that deviate (ffmpeg with _32). */
+  srtcpTagLength?: 4 | 10;
 }
 
 export interface LegOptions {
@@ -50,7 +55,14 @@ export interface LegOptions {
   direction?: MediaDirection;
   /** Symmetric latching (learn the peer's address from its packets). Default true. */
   latching?: boolean;
-  srtp?: SrtpLegOptions;
+  /** SDES-SRTP on this leg; `null` in an update turns it off. */
+  srtp?: SrtpLegOptions | null;
+  /**
+   * RTCP towards this leg: 'auto' (default) passes the other leg's RTCP through when media is passed through and
+   * generates our own SR/RR + SDES when the media towards it is transcoded or played; 'generate' always
+   * generates (and never forwards the other legs' RTCP to it).
+   */
+  rtcp?: 'auto' | 'generate';
 }
 
 export type LegUpdate = Partial<Omit<LegOptions, 'id'>>;
@@ -85,6 +97,8 @@ export interface DropCounters {
   rtcp: number;
   /** Socket send errors. */
   sendError: number;
+  /** SRTP/SRTCP packets that failed authentication, replay check or parsing on an SRTP leg. */
+  srtp: number;
 }
 
 export interface LegStats {
@@ -99,6 +113,10 @@ export interface LegStats {
   bytesOut: number;
   rtcpIn: number;
   rtcpOut: number;
+  /** RTCP compound packets we generated for this leg (subset of rtcpOut). */
+  rtcpGenerated: number;
+  /** SRTP on this leg: packets unprotected (in) / protected (out); null for plain RTP legs. */
+  srtp: { suite: string; unprotected: number; protected: number; authFailures: number; replays: number } | null;
   /** RFC 3550 A.3 cumulative loss of what this leg sent us (all its SSRCs). */
   lost: number;
   /** RFC 3550 A.8 interarrival jitter of the current inbound SSRC, ms. */
@@ -216,6 +234,8 @@ export interface RelayOptions {
   mediaTimeoutMs?: number;
   /** MEDIA_PATH for `file:` announcement URLs; default env MEDIA_PATH or the bundled media/sounds. */
   mediaPath?: string;
+  /** Interval of generated RTCP reports (RFC 3550 §6.2 fixed 5 s minimum); default 5000 ms. */
+  rtcpIntervalMs?: number;
   /** SO_RCVBUF / SO_SNDBUF for each socket (bytes); default: OS default. */
   socketBufferBytes?: number;
   logger?: RelayLogger;
