@@ -15,6 +15,9 @@ import { findCodec, type CodecInfo } from './registry.js';
 import { Resampler, monoToStereo, stereoToMono } from './resampler.js';
 import type { CodecOptions, Decoder, Encoder } from './types.js';
 
+/** Longest input timestamp gap (s) reproduced in the output; larger jumps are discontinuities. */
+const MAX_GAP_S = 600;
+
 export interface PipelineEndpoint extends CodecOptions {
   /** SDP encoding name. */
   name: string;
@@ -52,6 +55,10 @@ export interface PipelineCounters {
   packetsIn: number;
   framesOut: number;
   lostConcealed: number;
+  /** Gaps in the input timestamps (silence suppression, long loss) carried over into the output timestamps. */
+  gaps: number;
+  /** Opus DTX frames not sent (encoder said "no need to transmit", RFC 7587 §3.1.3). */
+  dtxSkipped: number;
   /** Packets with a payload the decoder rejected. */
   badPayload: number;
   /** Duplicate or out-of-order packets dropped. */
@@ -65,7 +72,9 @@ export class TranscodingPipeline {
   readonly to: CodecInfo;
   readonly decoder: Decoder;
   readonly encoder: Encoder;
-  readonly counters: PipelineCounters = { packetsIn: 0, framesOut: 0, lostConcealed: 0, badPayload: 0, reordered: 0, errors: 0 };
+  readonly counters: PipelineCounters = {
+    packetsIn: 0, framesOut: 0, lostConcealed: 0, gaps: 0, dtxSkipped: 0, badPayload: 0, reordered: 0, errors: 0,
+  };
   private readonly resampler: Resampler | null;
   private readonly logger: CodecLogger;
   private readonly maxConceal: number;
@@ -75,7 +84,11 @@ export class TranscodingPipeline {
   private fifoLen = 0;
   private chanBuf = new Int16Array(0);
   private lastSeq = -1;
+  /** Input RTP timestamp the next packet should carry if no time was skipped (-1: unknown). */
+  private expectInTs = -1;
   private outTs = -1;
+  /** Opus DTX on: encoder outputs of ≤ 2 bytes are not sent. */
+  private readonly dtx: boolean;
   private pendingMarker = false;
   private readonly frames: PipelineFrame[] = [];
   private readonly pool: Buffer[] = [];
@@ -99,6 +112,8 @@ export class TranscodingPipeline {
         ? null
         : new Resampler(this.decoder.sampleRate, this.encoder.sampleRate, { channels: this.outChannels });
     this.fifo = new Int16Array(this.outFrame * 8);
+    const d = opts.to.usedtx;
+    this.dtx = this.to.name === 'opus' && (d === 1 || d === '1' || d === true);
   }
 
   /**
@@ -111,18 +126,22 @@ export class TranscodingPipeline {
     if (this.closed) return res;
     try {
       this.counters.packetsIn++;
-      if (info.marker) this.pendingMarker = true;
-      if (this.outTs < 0) this.outTs = Math.round((info.timestamp * this.to.clockRate) / this.from.clockRate) >>> 0;
+      const inTs = info.timestamp >>> 0;
+      if (this.outTs < 0) this.outTs = Math.round((inTs * this.to.clockRate) / this.from.clockRate) >>> 0;
       if (this.lastSeq >= 0) {
         const delta = (info.seq - this.lastSeq) & 0xffff;
+        // RFC 3550 §A.1: a sequence number at or behind the highest seen is a duplicate or late packet; with no
+        // jitter buffer here it can only be dropped (its time slot was already filled or concealed).
         if (delta === 0 || delta >= 0x8000) {
           this.counters.reordered++;
           return res;
         }
+        // RFC 3550 §5.1: the sequence number increments by one per packet, so a jump reveals lost packets; short
+        // losses are concealed with the decoder's PLC (RFC 3551 §4.5 leaves concealment to the receiver).
         if (delta > 1 && delta - 1 <= this.maxConceal && !info.marker) {
           for (let i = 1; i < delta; i++) {
             this.counters.lostConcealed++;
-            this.feed(this.decoder.conceal());
+            this.feedDecoded(this.decoder.conceal());
           }
         }
       }
@@ -138,7 +157,12 @@ export class TranscodingPipeline {
         }
         throw e;
       }
-      this.feed(pcm);
+      this.checkGap(inTs);
+      // RFC 3551 §4.1: the marker goes on the first packet of a talk-spurt — after re-packetisation, on the first
+      // output frame that holds this packet's first sample (anything buffered before was flushed by checkGap or
+      // belongs to the previous frame).
+      if (info.marker) this.pendingMarker = true;
+      this.feedDecoded(pcm);
       this.drain();
     } catch (e) {
       this.counters.errors++;
@@ -148,8 +172,62 @@ export class TranscodingPipeline {
     return res;
   }
 
-  /** Decoded PCM (decoder rate/channels) → FIFO at encoder rate/channels. */
-  private feed(pcm: Int16Array): void {
+  /**
+   * Forget the input stream's numbering (the relay calls this when the sender's SSRC changes): the next packet
+   * is not compared with the previous one and starts a talk-spurt (marker).
+   */
+  resync(): void {
+    this.lastSeq = -1;
+    this.expectInTs = -1;
+    this.pendingMarker = true;
+  }
+
+  /**
+   * RFC 3550 §5.1: "The timestamp reflects the sampling instant of the first octet in the RTP data packet" — so
+   * time that passed in the input without audio (silence suppression / DTX, or a loss too long to conceal)
+   * must pass in the output too: the partial frame buffered so far is sent (padded with silence) and the output
+   * timestamp jumps by the rest of the gap. A jump backwards or of more than MAX_GAP_S is a timestamp
+   * discontinuity (the sender restarted its clock): no time is inserted, the next frame carries the marker.
+   */
+  private checkGap(inTs: number): void {
+    const expected = this.expectInTs;
+    if (expected < 0) {
+      this.expectInTs = inTs;
+      return;
+    }
+    const gap = (inTs - expected) | 0; // signed 32-bit difference (wrap-around safe)
+    const clock = this.from.clockRate;
+    if (gap === 0 || (gap > 0 && gap * 1000 < clock)) {
+      // < 1 ms off: rounding of a concealed frame's length, not a gap
+      this.expectInTs = inTs;
+      return;
+    }
+    if (gap < 0 || gap > MAX_GAP_S * clock) {
+      if (gap < -clock / 50 || gap > 0) this.pendingMarker = true;
+      this.expectInTs = inTs;
+      return;
+    }
+    this.counters.gaps++;
+    let outGap = (gap * this.to.clockRate) / clock;
+    if (this.fifoLen > 0) {
+      // flush what is buffered as one frame padded with silence; that frame covers part of the gap
+      const n = this.outFrame;
+      const pad = n - this.fifoLen;
+      this.fifo.fill(0, this.fifoLen, n);
+      this.fifoLen = n;
+      this.drain();
+      outGap -= (pad / this.outChannels) * this.to.timestampPerSample;
+    }
+    if (outGap > 0) this.outTs = (this.outTs + Math.round(outGap)) >>> 0;
+    this.expectInTs = inTs;
+  }
+
+  /** Decoded PCM (decoder rate/channels) → FIFO at encoder rate/channels; advances the expected input ts. */
+  private feedDecoded(pcm: Int16Array): void {
+    if (this.expectInTs >= 0) {
+      const dur = (pcm.length / this.decoder.channels) * this.from.timestampPerSample;
+      this.expectInTs = (this.expectInTs + Math.round(dur)) >>> 0;
+    }
     let x = pcm;
     const dc = this.decoder.channels;
     if (dc !== this.outChannels) {
@@ -183,6 +261,15 @@ export class TranscodingPipeline {
         continue;
       }
       off += n;
+      // RFC 7587 §3.1.3 / libopus: with DTX a packet of 2 bytes or less "does not need to be transmitted"; its
+      // time still passes (the next sent frame's timestamp is later) and the next sent frame starts a talk-spurt
+      // (RFC 3551 §4.1: marker on the first packet after silence).
+      if (this.dtx && payload.length <= 2) {
+        this.counters.dtxSkipped++;
+        this.outTs = (this.outTs + dur) >>> 0;
+        this.pendingMarker = true;
+        continue;
+      }
       let buf = this.pool[idx];
       if (!buf || buf.length < payload.length) {
         buf = Buffer.allocUnsafe(Math.max(payload.length, 1500));

@@ -7,7 +7,15 @@
  * Each direction gets one TranscodingPipeline (decode → resample → re-packetise → encode, PLC on sequence gaps,
  * bad payloads counted). Unsupported pairs throw a CodecError, which the relay reports as
  * DPBX_ERR_RELAY_TRANSCODER.
+ *
+ * Per packet: a payload the decoder rejects (wrong size, garbage) makes `transcode` throw one preallocated
+ * CodecError('DPBX_ERR_CODEC_BAD_PAYLOAD') — the relay counts it in the leg's `drops.transcodeError` and drops the
+ * packet (the pipeline counts it too, in `counters.badPayload`); nothing else ever throws. Frames carry `marker`
+ * (start of a talk-spurt after re-packetisation) and `gapSamples` (time skipped before the frame: input silence
+ * suppression, opus DTX, a loss too long to conceal) so the relay's output timestamps follow RFC 3550 §5.1.
+ * A new input SSRC resynchronises the pipeline (no concealment across streams, marker on the next frame).
  */
+import { CodecError } from './errors.js';
 import { createTranscoder as createPipeline, findCodec } from './index.js';
 import type { CodecOptions } from './types.js';
 import type { PipelineCounters } from './pipeline.js';
@@ -36,6 +44,10 @@ export interface RelayRtpMeta {
 export interface RelayFrame {
   payload: Uint8Array;
   durationSamples: number;
+  /** RTP marker bit for this frame (talk-spurt start). */
+  marker: boolean;
+  /** Output-clock samples to add to the timestamp BEFORE this frame (0 = continuous). */
+  gapSamples: number;
 }
 export interface RelayTranscoder {
   transcode(payload: Uint8Array, meta: RelayRtpMeta): RelayFrame[] | null;
@@ -57,23 +69,42 @@ function endpoint(c: RelayCodec): CodecOptions & { name: string } {
   };
 }
 
+/** Thrown (one shared instance: no stack capture per bad packet) for a payload the decoder rejected. */
+const BAD_PAYLOAD = new CodecError('DPBX_ERR_CODEC_BAD_PAYLOAD', 'transcoder: payload rejected by the decoder (counted, dropped)');
+
 export function createTranscoder(spec: RelaySpec): RelayTranscoder {
   const pipeline = createPipeline({ from: endpoint(spec.from), to: endpoint(spec.to) });
+  const counters = pipeline.counters;
   const frames: RelayFrame[] = [];
+  let ssrc = -1;
+  /** Output timestamp (pipeline space) the next frame continues from, -1 before the first frame. */
+  let nextTs = -1;
   return {
-    counters: pipeline.counters,
+    counters,
     transcode(payload: Uint8Array, meta: RelayRtpMeta): RelayFrame[] | null {
+      if (meta.ssrc !== ssrc) {
+        if (ssrc !== -1) pipeline.resync();
+        ssrc = meta.ssrc;
+      }
       const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      const bad = counters.badPayload + counters.errors;
       const out = pipeline.push(buf, { seq: meta.seq, timestamp: meta.timestamp, marker: meta.marker });
+      if (counters.badPayload + counters.errors !== bad) throw BAD_PAYLOAD;
       if (out.length === 0) return null;
       frames.length = out.length;
       for (let i = 0; i < out.length; i++) {
         const f = out[i]!;
-        const r = frames[i];
-        if (r) {
-          r.payload = f.payload;
-          r.durationSamples = f.samples;
-        } else frames[i] = { payload: f.payload, durationSamples: f.samples };
+        const gap = nextTs < 0 ? 0 : (f.timestamp - nextTs) >>> 0;
+        nextTs = (f.timestamp + f.samples) >>> 0;
+        let r = frames[i];
+        if (!r) {
+          r = { payload: f.payload, durationSamples: 0, marker: false, gapSamples: 0 };
+          frames[i] = r;
+        }
+        r.payload = f.payload;
+        r.durationSamples = f.samples;
+        r.marker = f.marker;
+        r.gapSamples = gap < 0x80000000 ? gap : 0;
       }
       return frames;
     },

@@ -117,3 +117,85 @@ t.test('malformed payloads never throw out of push: typed errors become counted 
 t.test('unknown codecs are a typed error at creation', async (t) => {
   t.throws(() => createTranscoder({ from: { name: 'PCMU' }, to: { name: 'iLBC' } }), { code: 'DPBX_ERR_CODEC_UNKNOWN' });
 });
+
+t.test('RFC 3550 §5.1: an input timestamp gap (silence suppression) is carried into the output timestamps', async (t) => {
+  const pk = pcmuPackets(1);
+  for (const [to, ptime, clock] of [['G722', 20, 8000], ['PCMU', 30, 8000], ['opus', 20, 48000]] as const) {
+    if (!available.has(to)) continue;
+    const p = createTranscoder({ from: { name: 'PCMU' }, to: { name: to, ptime } });
+    const out: Array<{ ts: number; samples: number; marker: boolean }> = [];
+    const send = (i: number, seq: number, ts: number, marker = false) => {
+      for (const f of p.push(pk[i]!, { seq, timestamp: ts, marker })) out.push({ ts: f.timestamp, samples: f.samples, marker: f.marker });
+    };
+    // talk-spurt 1: 5 packets (100 ms); 1 s of silence (no packets, seq continues); talk-spurt 2 starts with M
+    for (let i = 0; i < 5; i++) send(i, 100 + i, 1000 + 160 * i, i === 0);
+    const before = out.length;
+    for (let i = 0; i < 5; i++) send(5 + i, 105 + i, 1000 + 800 + 8000 + 160 * i, i === 0);
+    const first = out[0]!;
+    const resumed = out.find((f) => f.marker && f !== first)!;
+    t.ok(resumed, `${to}: the first frame after the silence carries the marker`);
+    // the second talk-spurt's first sample was taken 1.1 s (8800 input ticks) after the first one's
+    const resumedIdx = out.indexOf(resumed);
+    t.equal((resumed.ts - first.ts) >>> 0, (8800 * clock) / 8000, `${to}/${ptime}: output ts advanced by 1.1 s of its clock`);
+    for (let i = 1; i < out.length; i++) {
+      if (i === resumedIdx) continue;
+      t.equal(out[i]!.ts, (out[i - 1]!.ts + out[i - 1]!.samples) >>> 0, `${to}: continuous inside a talk-spurt`) || t.end();
+    }
+    t.ok(before > 0);
+    t.equal(p.counters.gaps, 1);
+    t.equal(p.counters.lostConcealed, 0, 'silence is not loss');
+  }
+});
+
+t.test('a loss longer than maxConcealFrames is not concealed but its time passes', async (t) => {
+  const p = createTranscoder({ from: { name: 'PCMU' }, to: { name: 'PCMA' }, maxConcealFrames: 2 });
+  const pk = pcmuPackets(1);
+  const ts: number[] = [];
+  const push = (seq: number) => p.push(pk[seq]!, { seq, timestamp: seq * 160 }).forEach((f) => ts.push(f.timestamp));
+  push(0);
+  push(1);
+  push(2); // seq 3, 4 lost: concealed (2 ≤ max)
+  push(5);
+  push(20); // 14 lost: too many to conceal
+  t.equal(p.counters.lostConcealed, 2);
+  t.equal(p.counters.gaps, 1);
+  t.same(ts, [0, 160, 320, 480, 640, 800, 3200], 'concealed frames fill 3–4; the long gap shows in the timestamp');
+});
+
+t.test('timestamp discontinuity (sender restarted its clock) inserts no time, marks the next frame', async (t) => {
+  const p = createTranscoder({ from: { name: 'PCMU' }, to: { name: 'PCMA' } });
+  const pk = pcmuPackets(1);
+  const out = [0, 1, 2].map((i) => p.push(pk[i]!, { seq: i, timestamp: 50000 + 160 * i })[0]!).map((f) => ({ ...f }));
+  const f = p.push(pk[3]!, { seq: 3, timestamp: 7 })[0]!;
+  t.equal(f.timestamp, (out[2]!.timestamp + 160) >>> 0, 'continues');
+  t.equal(f.marker, true);
+  t.equal(p.counters.gaps, 0);
+});
+
+t.test('opus usedtx=1: silent frames are not sent, their time passes, speech resumes with the marker', { skip: available.has('opus') ? false : 'opus unavailable' }, async (t) => {
+  const run = (usedtx: string) => {
+    const p = createTranscoder({ from: { name: 'PCMU' }, to: { name: 'opus', usedtx } });
+    const enc = createEncoder('PCMU');
+    const speech = tone(1000, 8000, 8000, 10000);
+    const frames: Array<{ ts: number; marker: boolean; len: number }> = [];
+    let seq = 0;
+    const push = (pcm: Int16Array) => {
+      for (const f of p.push(enc.encode(pcm), { seq, timestamp: seq * 160 })) frames.push({ ts: f.timestamp, marker: f.marker, len: f.payload.length });
+      seq++;
+    };
+    for (let i = 0; i < 25; i++) push(speech.subarray(i * 160, i * 160 + 160));
+    for (let i = 0; i < 100; i++) push(new Int16Array(160)); // 2 s digital silence
+    for (let i = 0; i < 10; i++) push(speech.subarray(i * 160, i * 160 + 160));
+    return { p, frames };
+  };
+  const on = run('1');
+  const off = run('0');
+  t.equal(off.frames.length, 135, 'without DTX every frame is sent');
+  t.equal(off.p.counters.dtxSkipped, 0);
+  t.ok(on.p.counters.dtxSkipped > 50, `with DTX ${on.p.counters.dtxSkipped} silent frames skipped`);
+  t.equal(on.frames.length + on.p.counters.dtxSkipped, 135, 'every 20 ms is either sent or skipped');
+  t.ok(on.frames.every((f) => f.len > 2), 'no 1-2 byte DTX packets on the wire');
+  const last = on.frames[on.frames.length - 1]!;
+  t.equal((last.ts - on.frames[0]!.ts) >>> 0, 134 * 960, 'the timeline is kept: last frame 134 × 20 ms after the first');
+  t.ok(on.frames.slice(1).some((f) => f.marker), 'a talk-spurt after DTX starts with the marker');
+});
