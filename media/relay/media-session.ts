@@ -572,8 +572,9 @@ export class MediaSession {
         const plen = f.payload.length;
         const out = Buffer.allocUnsafe(12 + plen);
         const outSeq = route.tcSeq;
-        const outTs = route.tcTs;
-        writeRtpHeader(out, route.dstAudioPt, outSeq, outTs, ssrc, meta.marker && i === 0);
+        // RFC 3550 §5.1: time the transcoder skipped (silence, DTX) advances the timestamp before this frame
+        const outTs = f.gapSamples ? (route.tcTs + f.gapSamples) >>> 0 : route.tcTs;
+        writeRtpHeader(out, route.dstAudioPt, outSeq, outTs, ssrc, f.marker ?? (meta.marker && i === 0));
         out.set(f.payload, 12);
         route.tcSeq = (outSeq + 1) & 0xffff;
         route.tcTs = (outTs + f.durationSamples) >>> 0;

@@ -179,6 +179,10 @@ export interface RtpMeta {
 export interface TranscodedFrame {
   payload: Uint8Array;
   durationSamples: number;
+  /** RTP marker of this frame (talk-spurt start after re-packetisation); default: the input packet's, on frame 0. */
+  marker?: boolean;
+  /** Output-clock samples skipped BEFORE this frame (silence suppression, DTX, long loss); default 0. */
+  gapSamples?: number;
 }
 
 /**
