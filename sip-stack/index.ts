@@ -1,3 +1,4 @@
 // Public entry point of `dragon-pbx/sip-stack`. Each sub-layer owns its own index.ts; this file only re-exports.
 export * from './message/index.js';
 export * from './transport/index.js';
+export * from './auth/index.js';
