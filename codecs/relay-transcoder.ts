@@ -16,7 +16,7 @@
  * A new input SSRC resynchronises the pipeline (no concealment across streams, marker on the next frame).
  */
 import { CodecError } from './errors.js';
-import { createTranscoder as createPipeline, findCodec } from './index.js';
+import { createTranscoder as createPipeline, findCodec, parseFmtp } from './index.js';
 import type { CodecOptions } from './types.js';
 import type { PipelineCounters } from './pipeline.js';
 
@@ -27,8 +27,8 @@ export interface RelayCodec {
   channels: number;
   pt: number;
   ptime: number;
-  /** fmtp parameters when the relay knows them (optional extension). */
-  fmtp?: Record<string, string>;
+  /** a=fmtp parameters: the SDP string ("useinbandfec=1;usedtx=1") or already parsed. */
+  fmtp?: string | Record<string, string>;
 }
 export interface RelaySpec {
   from: RelayCodec;
@@ -59,12 +59,17 @@ export interface RelayTranscoder {
 function endpoint(c: RelayCodec): CodecOptions & { name: string } {
   const info = findCodec(c.name, c.rate);
   const isOpus = c.name.toLowerCase() === 'opus';
+  const fmtp = typeof c.fmtp === 'string' ? parseFmtp(c.fmtp) : (c.fmtp ?? {});
+  // AMR: RFC 4867 §8.1 — without octet-align=1 in the SDP the payload is bandwidth-efficient, so the registry's
+  // default (what WE offer) applies only when the relay gave no fmtp at all
+  const defaults = c.fmtp === undefined ? (info?.fmtp ?? {}) : {};
   return {
-    ...(info?.fmtp ?? {}),
-    ...(c.fmtp ?? {}),
+    ...defaults,
+    ...fmtp,
     name: c.name,
     rate: c.rate,
-    channels: isOpus ? (c.channels === 1 ? 1 : c.channels === 2 && c.fmtp?.stereo === '1' ? 2 : 1) : 1,
+    // RFC 7587 §7: opus is always "/2" in SDP; stereo=1 in the fmtp says the receiver wants stereo
+    channels: isOpus ? (c.channels === 1 ? 1 : c.channels === 2 && fmtp.stereo === '1' ? 2 : 1) : 1,
     ptime: c.ptime > 0 ? c.ptime : (info?.defaultPtime ?? 20),
   };
 }

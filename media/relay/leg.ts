@@ -49,6 +49,8 @@ export interface Route {
   tcTs: number;
   teInTs: number;
   teOutTs: number;
+  /** Per input PT: destination / source telephone-event clock rate (event durations are rescaled), else 1. */
+  teScale: Float64Array;
   meta: { pt: number; seq: number; timestamp: number; ssrc: number; marker: boolean };
 }
 

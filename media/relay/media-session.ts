@@ -83,8 +83,10 @@ function closeSocket(sock: Socket): Promise<void> {
   });
 }
 
-function codecOf(c: { name: string; rate: number; channels?: number; pt: number; ptime?: number }): TranscoderCodec {
-  return { name: c.name, rate: c.rate, channels: c.channels ?? 1, pt: c.pt, ptime: c.ptime ?? 20 };
+function codecOf(c: { name: string; rate: number; channels?: number; pt: number; ptime?: number; fmtp?: string }): TranscoderCodec {
+  const tc: TranscoderCodec = { name: c.name, rate: c.rate, channels: c.channels ?? 1, pt: c.pt, ptime: c.ptime ?? 20 };
+  if (c.fmtp !== undefined) tc.fmtp = c.fmtp;
+  return tc;
 }
 
 export class MediaSession {
@@ -338,11 +340,13 @@ export class MediaSession {
 
   private async buildRoute(src: Leg, dst: Leg, previous?: Route): Promise<Route> {
     const ptMap = new Uint8Array(128).fill(ACT_DROP_UNKNOWN);
+    const teScale = new Float64Array(128).fill(1);
     let needTranscoder = false;
     for (const c of src.codecs) {
       let act = ACT_DROP_UNKNOWN;
       if (isTelephoneEvent(c)) {
         const te = dst.codecs.find((d) => isTelephoneEvent(d) && d.rate === c.rate) ?? dst.codecs.find(isTelephoneEvent);
+        if (te && te.rate !== c.rate) teScale[c.pt & 0x7f] = te.rate / c.rate;
         act = te ? te.pt : ACT_DROP_NO_TE;
       } else if (isComfortNoise(c)) {
         const cn = dst.codecs.find((d) => isComfortNoise(d) && d.rate === c.rate);
@@ -375,6 +379,7 @@ export class MediaSession {
       tcTs: randomInt(0, 0xffffffff),
       teInTs: -1,
       teOutTs: 0,
+      teScale,
       meta: { pt: 0, seq: 0, timestamp: 0, ssrc: 0, marker: false },
     };
   }
@@ -543,6 +548,13 @@ export class MediaSession {
         route.tcSeq = (outSeq + 1) & 0xffff;
         setRtpSeq(buf, outSeq);
         setRtpTimestamp(buf, route.teOutTs);
+        // RFC 4733 §2.3.5: the duration is in timestamp units of the event's clock — rescale when the destination
+        // negotiated telephone-event at another rate (e.g. /8000 → /48000 towards an opus leg)
+        const sc = route.teScale[pt]!;
+        if (sc !== 1 && len - padding - hdr >= 4) {
+          const d = Math.min(0xffff, Math.round(buf.readUInt16BE(hdr + 2) * sc));
+          buf.writeUInt16BE(d, hdr + 2);
+        }
         if (act !== pt) setRtpPayloadType(buf, act);
         dst.out.rewrite(buf, src.index, ssrc, outSeq, route.teOutTs, route.rate, route.frameSamples, t);
       } else {

@@ -14,6 +14,8 @@ export interface CodecSpec {
   channels?: number;
   /** Packetisation time in ms (a=ptime), default 20. */
   ptime?: number;
+  /** The a=fmtp parameters of this format as written in SDP (e.g. "useinbandfec=1;usedtx=1", "octet-align=1"). */
+  fmtp?: string;
 }
 
 /** Direction attribute as announced by the REMOTE party of the leg (its SDP). */
@@ -164,6 +166,8 @@ export interface TranscoderCodec {
   pt: number;
   /** Packetisation time in ms of that leg. */
   ptime: number;
+  /** a=fmtp parameters of that format (the transcoder honours e.g. opus usedtx/useinbandfec, AMR octet-align). */
+  fmtp?: string;
 }
 
 /** RTP header facts of the input packet, for transcoders that need them (e.g. to detect gaps / PLC). */
