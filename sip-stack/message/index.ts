@@ -9,7 +9,8 @@ export { Via, parseVia, BRANCH_MAGIC_COOKIE } from './via.js';
 export { type CSeq, type Reason, type Replaces, type EventValue, type SubscriptionState, type RAck, AuthValue,
   ContentType, parseCSeq, parseAuth, parseContentType, parseReason, parseReplaces, parseEvent,
   parseSubscriptionState, parseRAck } from './values.js';
-export { SipMessage, SipRequest, SipResponse, type SipMessageAny, type HeaderField, type HeaderValueInput } from './message.js';
+export { SipMessage, SipRequest, SipResponse, type SipMessageAny, type HeaderField, type HeaderValueInput, parseSipDate,
+  isKnownMethod } from './message.js';
 export { parseMessage, type ParseOptions } from './parser.js';
 export { createRequest, createResponse, generateBranch, generateTag, generateCallId, type CreateRequestOptions,
   type CreateResponseOptions, type AddressInput } from './builders.js';

@@ -3,7 +3,7 @@
 
 import { SipParseError, badHeader, defaultReason } from './errors.js';
 import { lookupHeaderName, headerKey, isListHeader } from './header-names.js';
-import { isToken, splitList } from './scan.js';
+import { isToken, splitList, trimLws } from './scan.js';
 import { SipUri, parseUri } from './uri.js';
 import { NameAddr, parseNameAddr, parseContact } from './name-addr.js';
 import { Via, parseVia } from './via.js';
@@ -32,7 +32,7 @@ function checkValue(v: HeaderValueInput): string {
     const c = s.charCodeAt(i);
     if (c === 0x0d || c === 0x0a || c === 0) throw new TypeError('SIP header values must not contain CR, LF or NUL');
   }
-  return s.trim();
+  return trimLws(s);
 }
 
 function checkName(name: string): void {
@@ -346,6 +346,10 @@ export abstract class SipMessage {
   get rack(): RAck | undefined {
     return this.typedSingle('rack', 'RAck', parseRAck);
   }
+  /** Date header (RFC 3261 §20.17): GMT only; throws SipParseError for anything else (RFC 4475 baddate). */
+  get date(): Date | undefined {
+    return this.typedSingle('date', 'Date', parseSipDate);
+  }
 
   // ------------------------------------------------------------ Via helpers for transports and proxies
 
@@ -394,8 +398,9 @@ export abstract class SipMessage {
     void this.proxyRequire; void this.unsupported; void this.allow; void this.reasons; void this.referTo;
     void this.referredBy; void this.replaces; void this.event; void this.subscriptionState; void this.rseq;
     void this.rack;
-    const date = this.get('Date');
-    if (date !== undefined) checkSipDate(date);
+    // Date is deliberately not checked here: RFC 4475 §3.1.2.12 (baddate) says an element "shouldn't" reject a
+    // bad Date "unless the contents of the Date header field were actually important to its processing". Those
+    // that care read `date`, which throws.
     return this;
   }
 
@@ -427,11 +432,50 @@ export abstract class SipMessage {
   }
 }
 
-/** RFC 3261 §25.1 SIP-date: rfc1123-date with GMT only ("Sat, 13 Nov 2010 23:29:00 GMT"). */
-export function checkSipDate(s: string): void {
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * RFC 3261 §25.1 SIP-date: rfc1123-date with GMT only ("Sat, 13 Nov 2010 23:29:00 GMT"); RFC 4475 §3.1.2.12:
+ * "UT", "UTC", "EST", ... are invalid. Returns the instant; throws SipParseError (400) otherwise.
+ */
+export function parseSipDate(s: string): Date {
   const m = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/.exec(s.trim());
-  if (!m || Number(m[2]) > 31 || Number(m[5]) > 23 || Number(m[6]) > 59 || Number(m[7]) > 60) {
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 31 || Number(m[5]) > 23 || Number(m[6]) > 59 || Number(m[7]) > 60) {
     throw badHeader('Date', 'not an RFC 1123 date in GMT');
+  }
+  return new Date(Date.UTC(Number(m[4]), MONTHS.indexOf(m[3]!), Number(m[2]), Number(m[5]), Number(m[6]), Math.min(59, Number(m[7]))));
+}
+
+/** Methods of RFC 3261 and the extensions this stack knows (3262, 3265/6665, 3311, 3428, 3515, 3903, 6086). */
+const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE',
+  'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE']);
+
+/** Whether a method is one this stack knows (case-sensitive, RFC 3261 §7.1). */
+export function isKnownMethod(method: string): boolean {
+  return KNOWN_METHODS.has(method);
+}
+
+/**
+ * The error for a CSeq method that differs from the request method (RFC 3261 §8.1.1.5). RFC 4475 §3.1.2.17
+ * (mismatch01): 400. §3.1.2.18 (mismatch02), an unknown method: "should respond with a 501 Not Implemented.
+ * A 400 Bad Request is also acceptable, but choosing a 501 ... has better future-proof characteristics."
+ */
+export function cseqMismatch(method: string): SipParseError {
+  return isKnownMethod(method)
+    ? new SipParseError('DPBX_ERR_SIP_CSEQ_MISMATCH', 400, 'CSeq method does not match request method', { header: 'CSeq' })
+    : new SipParseError('DPBX_ERR_SIP_CSEQ_MISMATCH', 501, `method ${method.slice(0, 32)} not implemented and CSeq method does not match`, { header: 'CSeq' });
+}
+
+/**
+ * Request-URI checks beyond syntax. RFC 3261 §19.1.1 Table 1: URI headers are "not allowed" in a Request-URI
+ * (RFC 4475 §3.1.2.11 escruri: "It is acceptable for an element to reject this request with a 400").
+ */
+export function checkRequestUri(req: SipRequest): void {
+  const u = req.uri;
+  if (u.isSip) {
+    for (const _k in u.headers) {
+      throw new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'Request-URI must not contain URI headers (RFC 3261 19.1.1)', { header: 'Request-URI' });
+    }
   }
 }
 
@@ -478,12 +522,10 @@ export class SipRequest extends SipMessage {
   }
 
   override validate(): this {
-    void this.uri;
+    checkRequestUri(this);
     super.validate();
     const cseq = this.cseq;
-    if (cseq !== undefined && cseq.method !== this._method) {
-      throw new SipParseError('DPBX_ERR_SIP_CSEQ_MISMATCH', 400, 'CSeq method does not match request method', { header: 'CSeq' });
-    }
+    if (cseq !== undefined && cseq.method !== this._method) throw cseqMismatch(this._method);
     return this;
   }
 }

@@ -6,7 +6,7 @@ import { SipParseError, parseFail, badHeader } from './errors.js';
 import { type SipLimits, resolveLimits, DEFAULT_LIMITS } from './limits.js';
 import { lookupHeaderName } from './header-names.js';
 import { isTokenChar } from './scan.js';
-import { SipRequest, SipResponse, type HeaderField } from './message.js';
+import { SipRequest, SipResponse, type HeaderField, cseqMismatch, checkRequestUri } from './message.js';
 import { createResponse } from './builders.js';
 
 export interface ParseOptions extends Partial<SipLimits> {
@@ -112,18 +112,18 @@ function parseStartLine(line: string, limits: SipLimits): StartLine {
     if (!isTokenChar(line.charCodeAt(i))) throw parseFail('method is not a token');
   }
   sl.method = line.slice(0, sp1);
-  const sp2 = line.indexOf(' ', sp1 + 1);
-  if (sp2 < 0) throw parseFail('request line without SIP version');
+  const sp2 = line.lastIndexOf(' ');
   const version = line.slice(sp2 + 1);
-  if (!isVersion(version)) {
-    // Whitespace inside or around the Request-URI shows up here (RFC 4475 lwsruri, lwsstart, trws).
-    throw parseFail('request line is not Method SP Request-URI SP SIP-Version');
+  if (sp2 <= sp1 || !isVersion(version) || sp2 === sp1 + 1) {
+    // RFC 4475 §3.1.2.8 (lwsruri), §3.1.2.9 (lwsstart), §3.1.2.10 (trws): whitespace inside or around the
+    // Request-URI. "It is acceptable to reject this request as malformed": we do, with a 400 when the rest of
+    // the request is readable enough to answer (the error is deferred until the headers are known).
+    return lenientRequestLine(line, sl);
   }
   sl.uri = line.slice(sp1 + 1, sp2);
-  if (sl.uri.length === 0) throw parseFail('empty Request-URI');
   for (let i = 0; i < sl.uri.length; i++) {
     const c = sl.uri.charCodeAt(i);
-    if (c === 0x09 || c === 0x20) throw parseFail('whitespace in Request-URI');
+    if (c === 0x09 || c === 0x20) return lenientRequestLine(line, sl);
   }
   if (!isSip20(version)) {
     sl.deferred = new SipParseError('DPBX_ERR_SIP_VERSION', 505, `unsupported SIP version ${version.slice(0, 16)}`);
@@ -131,6 +131,24 @@ function parseStartLine(line: string, limits: SipLimits): StartLine {
     sl.deferred = new SipParseError('DPBX_ERR_SIP_URI_TOO_LONG', 414,
       `Request-URI of ${sl.uri.length} characters exceeds ${limits.maxUriLength}`, { header: 'Request-URI' });
   }
+  return sl;
+}
+
+/**
+ * A request line with extra, missing or misplaced whitespace: `Method 1*LWS Request-URI *LWS SIP-Version *LWS`.
+ * Fills `sl` so the request can still be answered, with a deferred 400; anything less regular than that is
+ * not a request line at all and fails at once (no answer possible).
+ */
+function lenientRequestLine(line: string, sl: StartLine): StartLine {
+  const parts = line.split(/[ \t]+/);
+  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  if (parts.length < 3 || !isVersion(parts[parts.length - 1]!)) {
+    throw parseFail('request line is not Method SP Request-URI SP SIP-Version');
+  }
+  sl.uri = parts[1]!;
+  sl.deferred = parseFail(line.length > 0 && (line.charCodeAt(line.length - 1) === 0x20 || line.charCodeAt(line.length - 1) === 0x09)
+    ? 'whitespace after the SIP version in the request line'
+    : parts.length > 3 ? 'whitespace inside the Request-URI' : 'more than one SP between request line elements');
   return sl;
 }
 
@@ -164,12 +182,19 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   let start = 0;
   while (start < len && (buf[start] === 13 || buf[start] === 10)) start++;
   if (start >= len) throw parseFail('empty message');
-  const headEnd = findHeaderEnd(buf, start, len, scratch);
+  let headEnd = findHeaderEnd(buf, start, len, scratch);
+  let bodyStart = scratch.bodyStart;
+  let noEmptyLine = false;
   if (headEnd < 0) {
     if (len - start > limits.maxHeaderBytes) throw tooLarge(`header section exceeds ${limits.maxHeaderBytes} bytes`);
-    throw parseFail('no empty line after the header section');
+    // RFC 3261 §7: "the empty line MUST be present even if the message-body is not". A datagram cut before
+    // it is malformed, but its headers may still be readable enough to answer with a 400 (RFC 4475 baddn as
+    // shipped by sip@0.0.6 ends this way). The stream framer never gets here: it waits for the empty line.
+    if (mode.stream) throw parseFail('no empty line after the header section');
+    headEnd = len;
+    bodyStart = len;
+    noEmptyLine = true;
   }
-  const bodyStart = scratch.bodyStart;
   if (headEnd - start > limits.maxHeaderBytes) throw tooLarge(`header section exceeds ${limits.maxHeaderBytes} bytes`);
 
   const head = buf.toString('utf8', start, headEnd);
@@ -198,7 +223,7 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
     const c0 = head.charCodeAt(i);
     if (c0 === 0x20 || c0 === 0x09) {
       if (!have) throw parseFail('continuation line without a header');
-      const more = head.slice(i, le).trim();
+      const more = sliceLws(head, i, le);
       if (more.length > 0) curValue = curValue.length > 0 ? curValue + ' ' + more : more;
       if (curValue.length > maxLine) throw tooLarge(`header ${curName} longer than ${maxLine} bytes`);
     } else {
@@ -220,7 +245,7 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
       const hname = lookupHeaderName(rawName);
       curKey = hname.key;
       curName = hname.canonical;
-      curValue = head.slice(colon + 1, le).trim();
+      curValue = sliceLws(head, colon + 1, le);
       have = true;
       if (fields.length + 1 > maxHeaders) throw tooLarge(`more than ${maxHeaders} header lines`);
     }
@@ -232,6 +257,7 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   let cl = -1;
   let clLines = 0;
   let deferred: SipParseError | undefined = sl.deferred;
+  if (noEmptyLine) deferred ??= parseFail('no empty line after the header section');
   for (let k = 0; k < fields.length; k++) {
     const f = fields[k]!;
     if (f.key !== 'content-length') continue;
@@ -283,24 +309,24 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   }
 
   const req = new SipRequest(sl.method, sl.uri, fields, body, raw);
-  // Readiness for an error response (RFC 3261 §8.2.6.2 copies these): top Via readable (it routes the answer);
-  // CSeq, From, To and Call-ID present (copied verbatim).
-  const via = req.topVia;
-  if (via === undefined) throw missing('Via');
+  // Readiness for an error response: RFC 3261 §8.2.6.2 copies Via, From, To, Call-ID and CSeq into it. A client
+  // transaction matches the answer by the top Via branch and the CSeq method (§17.1.3), so a request with both
+  // lines present is answered even when one of the others is missing or malformed (RFC 4475 §3.3.1 insuf,
+  // §3.1.2.1 badinv01 "should respond with a 400 Bad Request"); without them the request is only counted.
+  if (req.get('Via') === undefined) throw missing('Via');
   if (req.get('CSeq') === undefined) throw missing('CSeq');
-  if (req.get('From') === undefined) throw missing('From');
-  if (req.get('To') === undefined) throw missing('To');
-  if (req.get('Call-ID') === undefined) throw missing('Call-ID');
   try {
     if (deferred) throw deferred;
+    if (req.topVia === undefined) throw missing('Via');
+    if (req.get('From') === undefined) throw missing('From');
+    if (req.get('To') === undefined) throw missing('To');
+    if (req.get('Call-ID') === undefined) throw missing('Call-ID');
     const cseq = req.cseq!;
     void req.from;
     void req.to;
     void req.callId;
-    if (cseq.method !== sl.method) {
-      throw new SipParseError('DPBX_ERR_SIP_CSEQ_MISMATCH', 400, 'CSeq method does not match request method', { header: 'CSeq' });
-    }
-    void req.uri;
+    if (cseq.method !== sl.method) throw cseqMismatch(sl.method);
+    checkRequestUri(req);
     void req.maxForwards;
     if (req.get('Content-Type') !== undefined) void req.contentType;
     if (mode.strict) req.validate();
@@ -310,6 +336,21 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
     throw e;
   }
   return req;
+}
+
+/** head[a, b) without leading and trailing SP / HT (never String.prototype.trim(): see trimLws). */
+function sliceLws(head: string, a: number, b: number): string {
+  while (a < b) {
+    const c = head.charCodeAt(a);
+    if (c !== 0x20 && c !== 0x09) break;
+    a++;
+  }
+  while (b > a) {
+    const c = head.charCodeAt(b - 1);
+    if (c !== 0x20 && c !== 0x09) break;
+    b--;
+  }
+  return head.slice(a, b);
 }
 
 function missing(h: string): SipParseError {

@@ -25,6 +25,18 @@ export function isWs(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
 
+/**
+ * Remove leading and trailing SP / HT only. String.prototype.trim() would also eat characters that are part
+ * of a SIP value (U+FEFF, U+00A0, U+2028, ... — RFC 4475 intmeth's extension header starts with a BOM).
+ */
+export function trimLws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
 export function skipWs(s: string, i: number): number {
   const n = s.length;
   while (i < n) {
@@ -104,13 +116,13 @@ export function splitList(s: string): string[] {
     if (c === 0x3c) angle = true;
     else if (c === 0x3e) angle = false;
     else if (c === 0x2c && !angle) {
-      const part = s.slice(start, i).trim();
+      const part = trimLws(s.slice(start, i));
       if (part.length > 0) out.push(part);
       start = i + 1;
     }
     i++;
   }
-  const last = s.slice(start).trim();
+  const last = trimLws(s.slice(start));
   if (last.length > 0) out.push(last);
   return out;
 }

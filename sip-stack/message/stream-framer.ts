@@ -5,7 +5,8 @@
 import { SipParseError } from './errors.js';
 import { type SipLimits, resolveLimits } from './limits.js';
 import { findHeaderEnd, parseWith } from './parser.js';
-import type { SipRequest, SipResponse } from './message.js';
+import { SipRequest, type SipResponse } from './message.js';
+import { createResponse } from './builders.js';
 
 export type FramerEvent =
   | { type: 'message'; message: SipRequest | SipResponse }
@@ -124,8 +125,9 @@ export class SipStreamFramer {
   }
 
   private fail(out: FramerEvent[], code: 'DPBX_ERR_SIP_TOO_LARGE' | 'DPBX_ERR_SIP_BODY_TOO_LARGE' | 'DPBX_ERR_SIP_CONTENT_LENGTH',
-    status: number, reason: string): void {
+    status: number, reason: string, head?: Buffer): void {
     const e = new SipParseError(code, status, reason, { fatal: true, header: code === 'DPBX_ERR_SIP_TOO_LARGE' ? undefined : 'Content-Length' });
+    if (head !== undefined) e.responseFor = responderFor(head, this.limits, e);
     this._failed = e;
     this.counters.fatalErrors++;
     out.push({ type: 'error', error: e });
@@ -184,22 +186,23 @@ export class SipStreamFramer {
         this.fail(out, 'DPBX_ERR_SIP_TOO_LARGE', 513, `header section exceeds ${limits.maxHeaderBytes} bytes`);
         return end;
       }
+      const head = b.subarray(pos, hdr.bodyStart);
       const cl = contentLengthOf(b.toString('latin1', pos, he));
       if (cl === -1) {
-        this.fail(out, 'DPBX_ERR_SIP_CONTENT_LENGTH', 400, 'Content-Length is mandatory on stream transports');
+        this.fail(out, 'DPBX_ERR_SIP_CONTENT_LENGTH', 400, 'Content-Length is mandatory on stream transports', head);
         return end;
       }
       if (cl === -2) {
-        this.fail(out, 'DPBX_ERR_SIP_CONTENT_LENGTH', 400, 'invalid or conflicting Content-Length');
+        this.fail(out, 'DPBX_ERR_SIP_CONTENT_LENGTH', 400, 'invalid or conflicting Content-Length', head);
         return end;
       }
       if (cl > limits.maxBodyBytes) {
-        this.fail(out, 'DPBX_ERR_SIP_BODY_TOO_LARGE', 413, `Content-Length ${cl} exceeds ${limits.maxBodyBytes}`);
+        this.fail(out, 'DPBX_ERR_SIP_BODY_TOO_LARGE', 413, `Content-Length ${cl} exceeds ${limits.maxBodyBytes}`, head);
         return end;
       }
       const total = hdr.bodyStart + cl;
       if (total - pos > limits.maxMessageBytes) {
-        this.fail(out, 'DPBX_ERR_SIP_TOO_LARGE', 513, `message exceeds ${limits.maxMessageBytes} bytes`);
+        this.fail(out, 'DPBX_ERR_SIP_TOO_LARGE', 513, `message exceeds ${limits.maxMessageBytes} bytes`, head);
         return end;
       }
       if (total > end) {
@@ -221,6 +224,26 @@ export class SipStreamFramer {
     }
     return pos;
   }
+}
+
+/**
+ * When framing fails after a complete header section, the request may still be readable enough to answer before
+ * the connection is closed: parse the header section alone (as a datagram, so the body is not awaited) and
+ * borrow the responder of whatever error that gives, answering with the framing error's status.
+ */
+function responderFor(head: Buffer, limits: SipLimits, fatal: SipParseError): SipParseError['responseFor'] {
+  let inner: SipParseError['responseFor'];
+  try {
+    const m = parseWith(Buffer.from(head), limits, { stream: false, strict: false });
+    if (m instanceof SipRequest) {
+      inner = (status = 400, reason?: string) => createResponse(m, status, reason, { toTag: true }).toBuffer();
+    }
+  } catch (e) {
+    if (e instanceof SipParseError) inner = e.responseFor;
+  }
+  if (inner === undefined) return undefined;
+  const build = inner;
+  return (status = fatal.status, reason = fatal.reasonPhrase) => build(status, reason);
 }
 
 /**

@@ -38,9 +38,14 @@ export class Via {
     else this.params['branch'] = v;
   }
 
-  /** Whether the branch starts with the RFC 3261 magic cookie `z9hG4bK`. */
+  /**
+   * Whether the branch is an RFC 3261 transaction id: the magic cookie `z9hG4bK` followed by an identifier.
+   * RFC 4475 §3.2.1 (badbranch): a branch of the bare cookie "provides no identifier"; an element may "fall
+   * back to the RFC 2543-style transaction identifier", which is what false here makes the transaction layer do.
+   */
   get isRfc3261Branch(): boolean {
-    return this.branch?.startsWith(BRANCH_MAGIC_COOKIE) ?? false;
+    const b = this.branch;
+    return b !== undefined && b.length > BRANCH_MAGIC_COOKIE.length && b.startsWith(BRANCH_MAGIC_COOKIE);
   }
 
   get received(): string | undefined {
