@@ -614,7 +614,10 @@ export class MediaSession {
     }
     dst.packetsOut++;
     dst.bytesOut += len;
-    dst.rtp.send(buf, 0, len, dst.sendPort, dst.sendAddress!, dst.onSendError);
+    // Hot path: no completion callback (node:dgram would queue a nextTick per packet for it) and no offset/length
+    // form (it slices a new Buffer view); asynchronous send errors still reach the socket's 'error' listener,
+    // which counts them in drops.sendError.
+    dst.rtp.send(len === buf.length ? buf : buf.subarray(0, len), dst.sendPort, dst.sendAddress!);
   }
 
   private sendRtcp(dst: Leg, buf: Buffer, len: number): void {
