@@ -30,8 +30,9 @@ export interface Flow {
   port: number;
   /** Transport-layer connection id for stream transports: requests to this contact reuse the connection. */
   connectionId?: string;
-  /** Local address:port the REGISTER arrived on (which listener to send from). */
+  /** Local address the REGISTER arrived on (which listener to send from). */
   localAddress?: string;
+  localPort?: number;
 }
 
 /** One registered contact (a binding, RFC 3261 §10). */
