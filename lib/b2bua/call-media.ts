@@ -1,0 +1,227 @@
+/**
+ * CallMedia: the MediaControl of one call over a relay session (media/relay) and SDP offer/answer (media/sdp).
+ *
+ * Each leg is negotiated on its own (the B2BUA owns both SDP sessions):
+ *   - the caller's offer is answered with the first codec of the caller's allowed list it offers (our order wins);
+ *   - a callee is offered its own allowed codecs, the caller's chosen codec first so that pass-through is likely;
+ *   - when the two legs end up with different codecs the relay transcodes (codecs/relay-transcoder plugin).
+ * Bad SDP throws SdpError (the SIP binding maps it to 488).
+ */
+import { findCodec, listCodecs } from '../../codecs/index.js';
+import type { MediaSessionHandle, CodecSpec, LegOptions } from '../../media/relay/index.js';
+import {
+  parseSdp,
+  processAnswer,
+  serializeSdp,
+  SdpError,
+  SdpLocalSession,
+  type SdpCodecPreference,
+  type SdpNegotiatedAudio,
+  type SessionDescription,
+} from '../../media/sdp/index.js';
+import type { LegRef, MediaControl, PlaybackResult } from '../call/index.js';
+import type { Logger } from '../log.js';
+
+/** SDP preference entries for canonical codec names (those this process cannot run are left out). */
+export function codecPreferences(names: readonly string[]): SdpCodecPreference[] {
+  const usable = new Set(listCodecs().map((c) => c.name.toUpperCase()));
+  const out: SdpCodecPreference[] = [];
+  for (const name of names) {
+    const info = findCodec(name);
+    if (!info || !usable.has(info.name.toUpperCase()) || info.name === 'L16') continue;
+    const fmtp = Object.entries(info.fmtp).map(([k, v]) => `${k}=${v}`).join(';');
+    out.push({
+      name: info.name,
+      clockRate: info.clockRate,
+      ...(info.sdpChannels > 1 ? { channels: info.sdpChannels } : {}),
+      ...(fmtp ? { fmtp } : {}),
+      ...(info.payloadType !== undefined ? { payloadType: info.payloadType } : {}),
+    });
+  }
+  return out;
+}
+
+/** Relay leg codecs from a negotiated stream: the audio codec, then telephone-event when agreed. */
+export function relayCodecs(audio: SdpNegotiatedAudio): CodecSpec[] {
+  const c = audio.codec;
+  const codecs: CodecSpec[] = [
+    {
+      pt: c.payloadType,
+      name: c.name,
+      rate: c.clockRate,
+      ...(c.channels > 1 ? { channels: c.channels } : {}),
+      ...(audio.ptime ? { ptime: audio.ptime } : {}),
+      ...(c.fmtp ? { fmtp: c.fmtp } : {}),
+    },
+  ];
+  if (audio.telephoneEvent) {
+    codecs.push({ pt: audio.telephoneEvent.payloadType, name: 'telephone-event', rate: audio.telephoneEvent.clockRate });
+  }
+  return codecs;
+}
+
+function legUpdateFrom(audio: SdpNegotiatedAudio): Omit<LegOptions, 'id'> {
+  return {
+    remote: { address: audio.remoteAddress, port: audio.remotePort, rtcpPort: audio.remoteRtcpPort },
+    codecs: relayCodecs(audio),
+    rtcpMux: audio.rtcpMux,
+    direction: audio.remoteDirection,
+  };
+}
+
+interface LegState {
+  sdp: SdpLocalSession;
+  port: number;
+  /** Our last SDP for this leg (the answer to the caller, the offer to a callee). */
+  local?: string;
+  /** Our pending offer, until the answer comes. */
+  offer?: SessionDescription;
+  audio?: SdpNegotiatedAudio;
+  ringback?: boolean;
+}
+
+export interface CallMediaOptions {
+  /** Address written into SDP (PUBLIC_IP). */
+  address: string;
+  logger?: Logger;
+}
+
+export class CallMedia implements MediaControl {
+  private readonly legs = new Map<string, LegState>();
+  private closed = false;
+
+  constructor(readonly session: MediaSessionHandle, private readonly opts: CallMediaOptions) {}
+
+  /** The codec the leg agreed on (undefined before negotiation). */
+  negotiated(leg: LegRef): SdpNegotiatedAudio | undefined {
+    return this.legs.get(leg.id)?.audio;
+  }
+
+  /**
+   * The caller's offer: adds the leg and returns our answer. Throws SdpError when no allowed codec is offered.
+   */
+  async answerOffer(leg: LegRef, offerText: string, allowed: readonly string[]): Promise<string> {
+    const offer = parseSdp(offerText);
+    const prefs = codecPreferences(allowed);
+    if (prefs.length === 0) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no usable codec is allowed for this leg');
+    const state = await this.ensureLeg(leg.id);
+    const { answer, audio } = state.sdp.createAnswer(offer, { port: state.port, codecs: prefs, rtcpMux: true });
+    if (!audio) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no audio stream could be accepted');
+    state.audio = audio;
+    await this.session.updateLeg(leg.id, legUpdateFrom(audio));
+    state.local = serializeSdp(answer);
+    return state.local;
+  }
+
+  /** A callee leg: adds it and returns our offer. `first` (e.g. the caller's codec) is moved to the front. */
+  async createOffer(leg: LegRef, allowed: readonly string[], first?: string): Promise<string> {
+    let names = [...allowed];
+    if (first && names.some((n) => n.toUpperCase() === first.toUpperCase())) {
+      names = [first, ...names.filter((n) => n.toUpperCase() !== first.toUpperCase())];
+    }
+    const prefs = codecPreferences(names);
+    if (prefs.length === 0) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no usable codec is allowed for this leg');
+    const state = await this.ensureLeg(leg.id);
+    state.offer = state.sdp.createOffer({ port: state.port, codecs: prefs, rtcpMux: true });
+    state.local = serializeSdp(state.offer);
+    return state.local;
+  }
+
+  /** The callee's answer to our offer. Throws SdpError when it is unusable. */
+  async acceptAnswer(leg: LegRef, answerText: string): Promise<SdpNegotiatedAudio> {
+    const state = this.legs.get(leg.id);
+    if (!state?.offer) throw new SdpError('DPBX_ERR_SDP_ANSWER_MISMATCH', `no offer is pending on leg ${leg.id}`);
+    const audio = processAnswer(state.offer, parseSdp(answerText));
+    state.audio = audio;
+    await this.session.updateLeg(leg.id, legUpdateFrom(audio));
+    return audio;
+  }
+
+  /**
+   * A re-INVITE/UPDATE offer on an established leg (hold, unhold, new address or codec): answered with the same
+   * codec list as the first answer; the relay leg follows.
+   */
+  async reoffer(leg: LegRef, offerText: string, allowed: readonly string[]): Promise<string> {
+    return this.answerOffer(leg, offerText, allowed);
+  }
+
+  private async ensureLeg(id: string): Promise<LegState> {
+    if (this.closed) throw new SdpError('DPBX_ERR_SDP_BAD_VALUE', 'the media session is closed');
+    let state = this.legs.get(id);
+    if (state) return state;
+    const info = await this.session.addLeg({ id, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] });
+    state = { sdp: new SdpLocalSession({ address: this.opts.address }), port: info.localPort };
+    this.legs.set(id, state);
+    return state;
+  }
+
+  // ------------------------------------------------------------------ MediaControl
+
+  localSdp(leg: LegRef): string | undefined {
+    return this.legs.get(leg.id)?.local;
+  }
+
+  async playRingback(leg: LegRef, tone: string): Promise<void> {
+    const state = this.legs.get(leg.id);
+    if (!state?.audio) return; // no negotiated media towards this leg: nothing to play into
+    state.ringback = true;
+    await this.session.play(leg.id, { url: tone, loop: true, stopOnMedia: true });
+  }
+
+  stopRingback(leg: LegRef): void {
+    const state = this.legs.get(leg.id);
+    if (!state?.ringback) return;
+    state.ringback = false;
+    this.session.stopPlay(leg.id).catch((err) => this.opts.logger?.debug({ err: String(err) }, 'stopRingback'));
+  }
+
+  async play(leg: LegRef, url: string, signal: AbortSignal): Promise<PlaybackResult> {
+    const state = this.legs.get(leg.id);
+    if (!state?.audio) throw new SdpError('DPBX_ERR_SDP_BAD_VALUE', `leg ${leg.id} has no negotiated media`);
+    const started = Date.now();
+    return new Promise<PlaybackResult>((resolve, reject) => {
+      let settled = false;
+      const finish = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        this.session.off('playbackComplete', onComplete);
+        this.session.off('playbackFailed', onFailed);
+        signal.removeEventListener('abort', onAbort);
+        fn();
+      };
+      const onComplete = (e: { legId: string; durationMs: number }) => {
+        if (e.legId === leg.id) finish(() => resolve({ durationMs: e.durationMs }));
+      };
+      const onFailed = (e: { legId: string; error: { code: string; message: string } }) => {
+        if (e.legId === leg.id) finish(() => reject(new Error(`${e.error.code}: ${e.error.message}`)));
+      };
+      const onAbort = () => {
+        this.session.stopPlay(leg.id).catch(() => {});
+        finish(() => resolve({ durationMs: Date.now() - started }));
+      };
+      this.session.on('playbackComplete', onComplete);
+      this.session.on('playbackFailed', onFailed);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.session.play(leg.id, { url, loop: false, stopOnMedia: false }).catch((err: unknown) => finish(() => reject(err)));
+    });
+  }
+
+  async bridge(a: LegRef, b: LegRef): Promise<void> {
+    await this.session.bridge(a.id, b.id);
+  }
+
+  unbridge(leg: LegRef): void {
+    for (const other of this.legs.keys()) {
+      if (other === leg.id) continue;
+      this.session.unlink(leg.id, other).catch(() => {});
+      this.session.unlink(other, leg.id).catch(() => {});
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.session.close().catch((err) => this.opts.logger?.warn({ err: String(err) }, 'media session close failed'));
+  }
+}
