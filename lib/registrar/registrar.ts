@@ -15,12 +15,16 @@
  */
 import {
   createResponse,
+  DigestServer,
+  type DigestCredentials,
+  type InspectResult,
+  type VerifyResult,
   SipParseError,
   type NameAddr,
   type SipRequest,
   type SipResponse,
 } from '../../sip-stack/index.js';
-import { DigestServer, type DigestCredentials, type InspectResult, type VerifyResult } from '../../sip-stack/auth/index.js';
+
 import { findDomain, matchClient, type Client, type Config, type Domain, type Hook } from '../config/index.js';
 import { HookClient, HookError, type HookTarget } from '../hooks/index.js';
 import type { Logger } from '../log.js';

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createRequest, generateBranch, type SipRequest, type SipResponse } from '../../../sip-stack/index.js';
-import { DigestClient, DigestServer, type DigestAlgorithm } from '../../../sip-stack/auth/index.js';
+import { DigestClient, DigestServer, type DigestAlgorithm } from '../../../sip-stack/index.js';
 import { normalizeConfig, type Config } from '../../../lib/config/index.js';
 import { HookClient } from '../../../lib/hooks/index.js';
 import { MemoryStore, RedisStore, type RegistrationStore } from '../../../lib/state/index.js';
@@ -94,7 +94,7 @@ export class TestUa {
       responses.push(res);
       if (res.status !== 401) return { final: res, responses, requests };
       const next = register({ ...o, callId: this.callId, cseq: ++this.cseq });
-      const creds = this.digest.authorize(res, next);
+      const creds = this.digest.authorize(res, req); // the request that was challenged (same method, URI, body as next)
       if (!creds) return { final: res, responses, requests };
       for (const h of creds) next.append(h.header, h.value);
       req = next;

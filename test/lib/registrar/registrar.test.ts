@@ -2,8 +2,7 @@
  * REGISTER handling per SPEC §6 / RFC 3261 §10.3, run against the memory store and against Redis.
  */
 import t, { type Test } from 'tap';
-import { DigestServer } from '../../../sip-stack/auth/index.js';
-import { parseMessage, type SipResponse } from '../../../sip-stack/index.js';
+import { DigestServer, parseMessage, type SipResponse } from '../../../sip-stack/index.js';
 import { StateUnavailableError, type RegistrationStore } from '../../../lib/state/index.js';
 import { Registrar } from '../../../lib/registrar/index.js';
 import { skipUnlessRedis } from '../../helpers/env.js';
