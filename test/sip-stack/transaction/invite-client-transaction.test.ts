@@ -1,5 +1,6 @@
 import t from 'tap';
-import { InviteClientState, InviteClientTransaction, isLocalResponse, TransportError } from '../../../sip-stack/index.js';
+import { InviteClientState, InviteClientTransaction, isLocalResponse } from '../../../sip-stack/transaction/index.js';
+import { TransportError } from '../../../sip-stack/transport/index.js';
 import { RecordingClientUser, flush, gaps, outgoing, response, setup, tcpTarget, udpTarget } from './helpers.js';
 
 t.test('RFC 3261 §17.1.1.2 Timer A: INVITE retransmitted over UDP at T1, 2*T1, 4*T1 ... until Timer B (64*T1)', async (t) => {

@@ -1,5 +1,7 @@
 import t from 'tap';
-import { InviteServerState, InviteServerTransaction, TransportError, createResponse } from '../../../sip-stack/index.js';
+import { InviteServerState, InviteServerTransaction } from '../../../sip-stack/transaction/index.js';
+import { TransportError } from '../../../sip-stack/transport/index.js';
+import { createResponse } from '../../../sip-stack/message/index.js';
 import { again, flush, gaps, request, setup, tcpSource, udpSource } from './helpers.js';
 
 function inviteTx(o: Parameters<typeof setup>[0] = {}, tcp = false) {

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { NonInviteClientState, NonInviteClientTransaction, TransportError } from '../../../sip-stack/index.js';
+import { NonInviteClientState, NonInviteClientTransaction } from '../../../sip-stack/transaction/index.js';
+import { TransportError } from '../../../sip-stack/transport/index.js';
 import { RecordingClientUser, flush, gaps, outgoing, response, setup, tcpTarget, udpTarget } from './helpers.js';
 
 const src = { transport: 'udp' as const, address: '127.0.0.1', port: 5080, localAddress: '127.0.0.1', localPort: 5060 };

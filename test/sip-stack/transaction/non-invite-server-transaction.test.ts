@@ -1,5 +1,6 @@
 import t from 'tap';
-import { NonInviteServerState, NonInviteServerTransaction, createResponse } from '../../../sip-stack/index.js';
+import { NonInviteServerState, NonInviteServerTransaction } from '../../../sip-stack/transaction/index.js';
+import { createResponse } from '../../../sip-stack/message/index.js';
 import { again, request, setup, tcpSource, udpSource } from './helpers.js';
 
 function nist(tcp = false) {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { timerValues, resolveTimerConfig, VirtualClock, TransactionLayer } from '../../../sip-stack/index.js';
+import { timerValues, resolveTimerConfig, VirtualClock, TransactionLayer } from '../../../sip-stack/transaction/index.js';
 
 t.test('RFC 3261 Appendix A values for unreliable transports (defaults T1=500, T2=4000, T4=5000)', async (t) => {
   const u = timerValues(undefined, false);

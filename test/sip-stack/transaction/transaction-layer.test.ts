@@ -1,6 +1,6 @@
 import t from 'tap';
-import { InviteServerState, InviteServerTransaction, NonInviteServerTransaction, createRequest, createResponse, parseMessage, checkRequest,
-  type SipRequest } from '../../../sip-stack/index.js';
+import { InviteServerState, InviteServerTransaction, NonInviteServerTransaction, checkRequest } from '../../../sip-stack/transaction/index.js';
+import { createRequest, createResponse, parseMessage, type SipRequest } from '../../../sip-stack/message/index.js';
 import { again, request, setup, udpSource } from './helpers.js';
 
 function cancelFor(invite: SipRequest): SipRequest {
