@@ -10,8 +10,6 @@ export type TransactionErrorCode =
   | 'DPBX_ERR_TRANSACTION_NO_ACK'
   /** The transport failed to send a request or response (§17.1.4, §17.2.4). Maps to a local 503. */
   | 'DPBX_ERR_TRANSACTION_TRANSPORT'
-  /** The TU asked for something the current state does not allow (e.g. a second final response). */
-  | 'DPBX_ERR_TRANSACTION_STATE'
   /** A request handed to sendRequest() cannot start a transaction (no Via, no CSeq, ACK, wrong method, ...). */
   | 'DPBX_ERR_TRANSACTION_BAD_REQUEST'
   /** A response handed to respond() does not fit the request (status out of range, 100 with a tag, ...). */
