@@ -40,7 +40,13 @@ export class SipParseError extends Error {
   readonly fatal: boolean;
 
   constructor(code: SipParseErrorCode, status: number, reason: string, opts?: { header?: string; fatal?: boolean }) {
+    // Bad input from the network is an expected outcome, not a bug: a stack trace says nothing useful about it
+    // and capturing one costs more than parsing a whole message (it would turn a flood of garbage into a CPU
+    // problem). `stack` therefore holds only the first line; unexpected failures keep theirs in `cause`.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(reason);
+    Error.stackTraceLimit = limit;
     this.code = code;
     this.status = status;
     this.reason = sanitizeReason(reason);

@@ -118,6 +118,48 @@ export function lookupHeaderName(name: string): HeaderName {
   return { key, canonical: name, list: false };
 }
 
+// Span lookup for the parser: finds a known name (full or compact, any case) straight from the header text
+// without slicing it out or hashing it through a Map. Open addressing over a power-of-two table keyed by a
+// case-insensitive hash; a hit is confirmed by a case-insensitive compare with the lowercase spelling.
+const SPAN_BITS = 9;
+const SPAN_SIZE = 1 << SPAN_BITS;
+const spanKeys: string[] = new Array<string>(SPAN_SIZE).fill('');
+const spanEntries: Array<HeaderName | undefined> = new Array<HeaderName | undefined>(SPAN_SIZE).fill(undefined);
+
+function spanHash(s: string, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (s.charCodeAt(i) | 0x20), 0x01000193);
+  return (h ^ (h >>> 15)) & (SPAN_SIZE - 1);
+}
+
+for (const [lower, entry] of BY_KEY) {
+  let slot = spanHash(lower, 0, lower.length);
+  while (spanKeys[slot] !== '') slot = (slot + 1) & (SPAN_SIZE - 1);
+  spanKeys[slot] = lower;
+  spanEntries[slot] = entry;
+}
+
+/**
+ * Header name of s[start, end) (a token the caller has validated). Known names come from the table without
+ * allocation; unknown ones fall back to lookupHeaderName() on the sliced text.
+ */
+export function lookupHeaderSpan(s: string, start: number, end: number): HeaderName {
+  const len = end - start;
+  let slot = spanHash(s, start, end);
+  for (;;) {
+    const k = spanKeys[slot]!;
+    if (k === '') break;
+    if (k.length === len) {
+      let i = 0;
+      // Token characters only: OR-ing 0x20 maps A-Z onto a-z and leaves digits and - . ! % * _ + ` ' ~ alone.
+      while (i < len && (s.charCodeAt(start + i) | 0x20) === k.charCodeAt(i)) i++;
+      if (i === len) return spanEntries[slot]!;
+    }
+    slot = (slot + 1) & (SPAN_SIZE - 1);
+  }
+  return lookupHeaderName(s.slice(start, end));
+}
+
 /** Lowercase lookup key of a header name given by a caller ('CALL-ID', 'i' → 'call-id'). */
 export function headerKey(name: string): string {
   const hit = BY_SPELLING.get(name);

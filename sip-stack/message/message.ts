@@ -44,14 +44,14 @@ export abstract class SipMessage {
   protected _headers: HeaderField[];
   protected _body: Buffer;
   /** Typed values by header key; dropped when that header changes. */
-  private _cache: Record<string, unknown>;
+  private _cache: Map<string, unknown>;
   /** Original bytes and the end of this message inside them; undefined once anything changed. */
   protected _raw: Buffer | undefined;
 
   protected constructor(headers: HeaderField[], body: Buffer, raw?: Buffer) {
     this._headers = headers;
     this._body = body;
-    this._cache = Object.create(null) as Record<string, unknown>;
+    this._cache = new Map();
     this._raw = raw;
   }
 
@@ -163,18 +163,19 @@ export abstract class SipMessage {
   }
 
   protected changed(key: string): void {
-    delete this._cache[key];
+    this._cache.delete(key);
     this._raw = undefined;
   }
 
   /** Cached typed value of a header computed by `parse` from its lines; undefined when the header is absent. */
   protected typed<T>(key: string, parse: (lines: string[]) => T): T | undefined {
     const c = this._cache;
-    if (key in c) return c[key] as T | undefined;
+    if (c.has(key)) return c.get(key) as T | undefined;
     const lines: string[] = [];
-    for (const h of this._headers) if (h.key === key) lines.push(h.value);
+    const hs = this._headers;
+    for (let i = 0; i < hs.length; i++) if (hs[i]!.key === key) lines.push(hs[i]!.value);
     const v = lines.length === 0 ? undefined : parse(lines);
-    c[key] = v;
+    c.set(key, v);
     return v;
   }
 
@@ -187,14 +188,22 @@ export abstract class SipMessage {
     });
   }
 
-  /** Single-valued header: exactly one line (a second different line is an error). */
+  /** Single-valued header: exactly one line (a second different line is an error). One pass, no array. */
   protected typedSingle<T>(key: string, header: string, parse: (s: string) => T): T | undefined {
-    return this.typed(key, (lines) => {
-      for (let i = 1; i < lines.length; i++) {
-        if (lines[i] !== lines[0]) throw badHeader(header, 'header appears more than once');
-      }
-      return parse(lines[0]!);
-    });
+    const c = this._cache;
+    const hit = c.get(key);
+    if (hit !== undefined || c.has(key)) return hit as T | undefined;
+    const hs = this._headers;
+    let first: string | undefined;
+    for (let i = 0; i < hs.length; i++) {
+      const h = hs[i]!;
+      if (h.key !== key) continue;
+      if (first === undefined) first = h.value;
+      else if (h.value !== first) throw badHeader(header, 'header appears more than once');
+    }
+    const v = first === undefined ? undefined : parse(first);
+    c.set(key, v);
+    return v;
   }
 
   // ------------------------------------------------------------ typed accessors
@@ -208,8 +217,8 @@ export abstract class SipMessage {
   /** The topmost Via (parsed without parsing the others). */
   get topVia(): Via | undefined {
     const c = this._cache;
-    if ('via' in c) return (c['via'] as Via[] | undefined)?.[0];
-    if ('via#top' in c) return c['via#top'] as Via | undefined;
+    if (c.has('via')) return (c.get('via') as Via[] | undefined)?.[0];
+    if (c.has('via#top')) return c.get('via#top') as Via | undefined;
     let v: Via | undefined;
     for (const h of this._headers) {
       if (h.key !== 'via') continue;
@@ -217,7 +226,7 @@ export abstract class SipMessage {
       v = parseVia(comma < 0 ? h.value : splitList(h.value)[0] ?? '');
       break;
     }
-    c['via#top'] = v;
+    c.set('via#top', v);
     return v;
   }
 
@@ -367,7 +376,7 @@ export abstract class SipMessage {
     parts[0] = checkValue(via);
     this._headers[idx] = { key: 'via', name: 'Via', value: parts.join(', ') };
     this.changed('via');
-    delete this._cache['via#top'];
+    this._cache.delete('via#top');
     return this;
   }
 
@@ -380,7 +389,7 @@ export abstract class SipMessage {
     if (parts.length === 0) this._headers.splice(idx, 1);
     else this._headers[idx] = { key: 'via', name: 'Via', value: parts.join(', ') };
     this.changed('via');
-    delete this._cache['via#top'];
+    this._cache.delete('via#top');
     return top;
   }
 

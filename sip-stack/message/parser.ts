@@ -4,7 +4,7 @@
 
 import { SipParseError, parseFail, badHeader } from './errors.js';
 import { type SipLimits, resolveLimits, DEFAULT_LIMITS } from './limits.js';
-import { lookupHeaderName } from './header-names.js';
+import { lookupHeaderSpan } from './header-names.js';
 import { isTokenChar } from './scan.js';
 import { SipRequest, SipResponse, type HeaderField, cseqMismatch, checkRequestUri } from './message.js';
 import { createResponse } from './builders.js';
@@ -241,8 +241,7 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
       for (let k = i; k < ne; k++) {
         if (!isTokenChar(head.charCodeAt(k))) throw parseFail('header name is not a token');
       }
-      const rawName = head.slice(i, ne);
-      const hname = lookupHeaderName(rawName);
+      const hname = lookupHeaderSpan(head, i, ne);
       curKey = hname.key;
       curName = hname.canonical;
       curValue = sliceLws(head, colon + 1, le);

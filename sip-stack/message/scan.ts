@@ -130,8 +130,21 @@ export function splitList(s: string): string[] {
 /** Parameter map: lowercase names; value null for a parameter without `=`. Never has a prototype. */
 export type Params = Record<string, string | null>;
 
+// Object.create(null) gives a dictionary-mode object in V8 (every write is a hash insert). Instances of a
+// constructor whose prototype is itself prototype-less are fast-mode objects with the same guarantees: no
+// inherited names ('constructor', 'toString', ...) and no __proto__ setter in the chain (a '__proto__' parameter
+// is an ordinary own property).
+const NullProto = Object.create(null) as object;
+const FastDict = function FastDict(this: object): void { /* empty */ } as unknown as { new (): Record<string, never> };
+(FastDict as unknown as { prototype: object }).prototype = NullProto;
+
+/** A fresh string-keyed record without a prototype chain to fall into (fast-mode, see above). */
+export function newDict<V>(): Record<string, V> {
+  return new FastDict() as Record<string, V>;
+}
+
 export function newParams(): Params {
-  return Object.create(null) as Params;
+  return newDict<string | null>();
 }
 
 /**

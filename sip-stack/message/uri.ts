@@ -2,7 +2,7 @@
 // Parsing is a single forward scan; user, password, parameter values and header values are %-decoded.
 
 import { SipParseError, badHeader } from './errors.js';
-import { type Params, newParams, percentDecode, percentEncode, isTokenChar } from './scan.js';
+import { type Params, newParams, newDict, percentDecode, percentEncode, isTokenChar } from './scan.js';
 
 /** A parsed URI. For sip/sips/tel every field is filled; other schemes keep everything after `scheme:` in `opaque`. */
 export class SipUri {
@@ -32,7 +32,7 @@ export class SipUri {
     this.host = init.host ?? '';
     this.port = init.port;
     this.params = init.params ?? newParams();
-    this.headers = init.headers ?? (Object.create(null) as Record<string, string>);
+    this.headers = init.headers ?? newDict<string>();
     this.opaque = init.opaque;
     this.raw = raw;
   }
@@ -266,7 +266,7 @@ function parseSipUri(scheme: string, s: string, raw: string, header: string): Si
     port = v;
   }
   const params = newParams();
-  const headers = Object.create(null) as Record<string, string>;
+  const headers = newDict<string>();
   if (i < n && s.charCodeAt(i) === 0x3b) i = parseUriParams(s, i, n, params, header);
   if (i < n && s.charCodeAt(i) === 0x3f) { parseUriHeaders(s, i, headers, header); i = n; }
   if (i !== n) throw fail(`has unexpected text after the host: '${s.slice(i, i + 20)}'`, header);

@@ -3,7 +3,7 @@
 // RSeq / RAck (RFC 3262).
 
 import { badHeader } from './errors.js';
-import { type Params, newParams, parseHeaderParams, scanQuoted, scanToken, skipWs, unquote, quote, formatParams,
+import { type Params, newParams, newDict, parseHeaderParams, scanQuoted, scanToken, skipWs, unquote, quote, formatParams,
   isToken } from './scan.js';
 
 /** Parse a non-negative decimal integer of at most maxDigits digits (leading zeros allowed, up to `max`). */
@@ -67,7 +67,7 @@ export class AuthValue {
 
   constructor(scheme: string, params?: Record<string, string>, quoted?: Set<string>, token68?: string) {
     this.scheme = scheme;
-    this.params = params ?? (Object.create(null) as Record<string, string>);
+    this.params = params ?? newDict<string>();
     this.quoted = quoted ?? new Set();
     this.token68 = token68;
   }
@@ -96,7 +96,7 @@ export function parseAuth(s: string, header: string): AuthValue {
   i = scanToken(s, i);
   if (i === st) throw badHeader(header, 'missing scheme');
   const scheme = s.slice(st, i);
-  const params = Object.create(null) as Record<string, string>;
+  const params = newDict<string>();
   const quoted = new Set<string>();
   i = skipWs(s, i);
   if (i >= n) return new AuthValue(scheme, params, quoted);

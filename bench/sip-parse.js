@@ -1,0 +1,236 @@
+// SIP parse throughput: Dragon PBX's parser against the npm `sip` package (sip@0.0.6) and `drachtio-sip`, in the
+// same run, on the same corpus: an INVITE with SDP, a 180 Ringing, a 200 OK with SDP, a REGISTER with digest
+// credentials (the traffic of a call and a registration), and the 49 RFC 4475 torture messages.
+//
+// One "message" = bytes in (a Buffer, as a socket delivers it) → parsed message out → the values every SIP
+// stack reads from every message to route it to a transaction: method or status, Call-ID, CSeq, the top Via
+// branch, From tag and To tag. Each library does that through its own public API:
+//   ours          parseMessage(buf) then msg.callId, msg.cseq, msg.topVia.branch, msg.from.tag, msg.to.tag
+//   ours strict   the same with { strict: true } (every known header parsed up front: the transport's default)
+//   sip@0.0.6     sip.parse(buf) (parses every header eagerly) then m.headers[...]
+//   drachtio-sip  new SipMessage(buf.toString()) (lazy, like ours) then get()/getParsedHeader() for the values
+// Messages a parser rejects (or throws on) still count: the work was done. Peers that crash the process are
+// not a risk here: each call is wrapped.
+//
+// Usage: npx tsc -p tsconfig.json && node bench/sip-parse.js [--quick]
+// Figures are messages per CPU second (median of the rounds), so a busy machine does not skew them.
+// Output: progress on stderr; one line `BENCH {json}` on stdout (DESIGN.md contract).
+import { createRequire } from 'node:module';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseMessage } from '../dist/sip-stack/index.js';
+
+const require = createRequire(import.meta.url);
+const sip = require('sip');
+const DrachtioSipMessage = require('drachtio-sip').SipMessage;
+const sipVersion = require('sip/package.json').version;
+const drachtioVersion = require('drachtio-sip/package.json').version;
+
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 3 : 7;
+const ROUND_MS = quick ? 400 : 2000;
+const log = (...a) => process.stderr.write(a.join(' ') + '\n');
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const tortureDir = join(root, 'test', 'fixtures', 'rfc4475');
+
+// ------------------------------------------------------------------------------------------------ corpus
+
+const SDP = [
+  'v=0', 'o=alice 2890844526 2890844526 IN IP4 192.0.2.10', 's=-', 'c=IN IP4 192.0.2.10', 't=0 0',
+  'm=audio 49170 RTP/AVP 9 8 0 101', 'a=rtpmap:9 G722/8000', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:0 PCMU/8000',
+  'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-16', 'a=ptime:20', 'a=sendrecv', '',
+].join('\r\n');
+
+function msg(lines, body = '') {
+  return Buffer.from(lines.join('\r\n') + `\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n` + body);
+}
+
+const invite = msg([
+  'INVITE sip:2001@pbx.example.com SIP/2.0',
+  'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport',
+  'Max-Forwards: 70',
+  'To: <sip:2001@pbx.example.com>',
+  'From: "Alice" <sip:1001@pbx.example.com>;tag=1928301774',
+  'Call-ID: a84b4c76e66710@192.0.2.10',
+  'CSeq: 314159 INVITE',
+  'Contact: <sip:1001@192.0.2.10:5060;transport=udp>',
+  'Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, UPDATE, PRACK',
+  'Supported: replaces, timer, 100rel',
+  'User-Agent: Bench-UA/1.0',
+  'Content-Type: application/sdp',
+], SDP);
+
+const ringing = msg([
+  'SIP/2.0 180 Ringing',
+  'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport=5060;received=192.0.2.10',
+  'Record-Route: <sip:pbx.example.com;lr>',
+  'To: <sip:2001@pbx.example.com>;tag=a6c85cf',
+  'From: "Alice" <sip:1001@pbx.example.com>;tag=1928301774',
+  'Call-ID: a84b4c76e66710@192.0.2.10',
+  'CSeq: 314159 INVITE',
+  'Contact: <sip:2001@192.0.2.20:5060>',
+]);
+
+const ok = msg([
+  'SIP/2.0 200 OK',
+  'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport=5060;received=192.0.2.10',
+  'Record-Route: <sip:pbx.example.com;lr>',
+  'To: <sip:2001@pbx.example.com>;tag=a6c85cf',
+  'From: "Alice" <sip:1001@pbx.example.com>;tag=1928301774',
+  'Call-ID: a84b4c76e66710@192.0.2.10',
+  'CSeq: 314159 INVITE',
+  'Contact: <sip:2001@192.0.2.20:5060>',
+  'Allow: INVITE, ACK, CANCEL, BYE, OPTIONS',
+  'Content-Type: application/sdp',
+], SDP.replace(/192\.0\.2\.10/g, '192.0.2.20').replace('49170', '3456'));
+
+const register = msg([
+  'REGISTER sip:pbx.example.com SIP/2.0',
+  'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKnashds7;rport',
+  'Max-Forwards: 70',
+  'To: <sip:1001@pbx.example.com>',
+  'From: <sip:1001@pbx.example.com>;tag=456248',
+  'Call-ID: 843817637684230@998sdasdh09',
+  'CSeq: 1827 REGISTER',
+  'Contact: <sip:1001@192.0.2.10:5060>;expires=3600',
+  'Authorization: Digest username="1001", realm="pbx.example.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", ' +
+    'uri="sip:pbx.example.com", response="e6f99bf6e2e4a8ac1bcd7dc0e5f14b55", algorithm=MD5, qop=auth, nc=00000001, cnonce="0a4f113b"',
+  'Expires: 3600',
+]);
+
+const typical = [invite, ringing, ok, register];
+const torture = readdirSync(tortureDir).filter((f) => f.endsWith('.dat')).sort().map((f) => readFileSync(join(tortureDir, f)));
+if (torture.length !== 49) log(`warning: ${torture.length} torture messages in ${tortureDir} (expected 49)`);
+// The corpus: the call/registration traffic weighted 3:1 against the torture set, as a server sees mostly the
+// former; each entry is parsed once per pass.
+const corpus = [];
+for (let i = 0; i < 3 * Math.ceil(torture.length / typical.length); i++) corpus.push(typical[i % typical.length]);
+corpus.push(...torture);
+const corpusBytes = corpus.reduce((a, b) => a + b.length, 0);
+
+// ------------------------------------------------------------------------------------------------ parsers
+
+let sink = 0;
+const touch = (v) => { if (v !== undefined && v !== null) sink = (sink + String(v).length) | 0; };
+
+const parsers = {
+  ours: (buf) => {
+    const m = parseMessage(buf);
+    touch(m.isRequest ? m.method : m.status);
+    touch(m.callId);
+    touch(m.cseq.seq);
+    touch(m.topVia.branch);
+    touch(m.from.tag);
+    touch(m.to.tag);
+  },
+  'ours-strict': (buf) => {
+    const m = parseMessage(buf, { strict: true });
+    touch(m.isRequest ? m.method : m.status);
+    touch(m.callId);
+    touch(m.cseq.seq);
+    touch(m.topVia.branch);
+    touch(m.from.tag);
+    touch(m.to.tag);
+  },
+  [`sip@${sipVersion}`]: (buf) => {
+    const m = sip.parse(buf);
+    if (!m) return;
+    const h = m.headers;
+    touch(m.method ?? m.status);
+    touch(h['call-id']);
+    touch(h.cseq && h.cseq.seq);
+    touch(h.via && h.via[0] && h.via[0].params && h.via[0].params.branch);
+    touch(h.from && h.from.params && h.from.params.tag);
+    touch(h.to && h.to.params && h.to.params.tag);
+  },
+  [`drachtio-sip@${drachtioVersion}`]: (buf) => {
+    const m = new DrachtioSipMessage(buf.toString());
+    touch(m.method ?? m.status);
+    touch(m.get('call-id'));
+    touch(m.getParsedHeader('cseq').seq);
+    touch(m.getParsedHeader('via')[0].params.branch);
+    touch(m.getParsedHeader('from').params.tag);
+    touch(m.getParsedHeader('to').params.tag);
+  },
+};
+
+function pass(fn, set) {
+  let failures = 0;
+  for (let i = 0; i < set.length; i++) {
+    try { fn(set[i]); } catch { failures++; }
+  }
+  return failures;
+}
+
+/**
+ * Messages per CPU second over `set`, running passes for about `ms` of CPU time. CPU time (user + system of
+ * this process), not wall time: the figure then does not depend on what else the machine is running.
+ */
+function measure(fn, set, ms) {
+  let n = 0;
+  const c0 = process.cpuUsage();
+  const limit = ms * 1000;
+  let used;
+  do {
+    pass(fn, set);
+    n += set.length;
+    const c = process.cpuUsage(c0);
+    used = c.user + c.system;
+  } while (used < limit);
+  return n / (used / 1e6);
+}
+
+// ------------------------------------------------------------------------------------------------ run
+
+const names = Object.keys(parsers);
+const failures = {};
+for (const name of names) {
+  failures[name] = pass(parsers[name], corpus);
+  for (let i = 0; i < 3; i++) measure(parsers[name], corpus, quick ? 100 : 300); // warm-up (JIT)
+}
+log(`corpus: ${corpus.length} messages (${corpus.length - torture.length} typical, ${torture.length} RFC 4475), ${corpusBytes} bytes`);
+log(`rejected/throwing messages per pass: ${names.map((n) => `${n} ${failures[n]}`).join(', ')}`);
+
+const results = Object.fromEntries(names.map((n) => [n, { all: [], typical: [] }]));
+for (let r = 0; r < ROUNDS; r++) {
+  // Interleave the libraries inside each round so drift (thermal, other load) hits all of them alike.
+  for (const name of names) {
+    results[name].all.push(measure(parsers[name], corpus, ROUND_MS));
+    results[name].typical.push(measure(parsers[name], typical, ROUND_MS / 2));
+  }
+  log(`round ${r + 1}/${ROUNDS}: ` + names.map((n) => `${n} ${Math.round(results[n].all.at(-1)).toLocaleString('en')}/s`).join(', '));
+}
+
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+const fig = Object.fromEntries(names.map((n) => [n, { all: Math.round(median(results[n].all)), typical: Math.round(median(results[n].typical)) }]));
+const peers = names.filter((n) => !n.startsWith('ours'));
+const fastest = peers.reduce((a, b) => (fig[a].all >= fig[b].all ? a : b));
+const fastestTypical = peers.reduce((a, b) => (fig[a].typical >= fig[b].typical ? a : b));
+const round2 = (x) => Math.round(x * 100) / 100;
+
+for (const n of names) log(`${n.padEnd(20)} corpus ${fig[n].all.toLocaleString('en').padStart(10)} msgs/s   typical ${fig[n].typical.toLocaleString('en').padStart(10)} msgs/s`);
+log(`(sink ${sink})`);
+
+const out = {
+  name: 'sip-parse',
+  quick,
+  corpus_messages: corpus.length,
+  ours_msgs_s: fig.ours.all,
+  ours_strict_msgs_s: fig['ours-strict'].all,
+  peer: fastest,
+  peer_msgs_s: fig[fastest].all,
+  ratio: round2(fig.ours.all / fig[fastest].all),
+  ratio_strict: round2(fig['ours-strict'].all / fig[fastest].all),
+  typical: {
+    ours_msgs_s: fig.ours.typical,
+    ours_strict_msgs_s: fig['ours-strict'].typical,
+    peer: fastestTypical,
+    peer_msgs_s: fig[fastestTypical].typical,
+    ratio: round2(fig.ours.typical / fig[fastestTypical].typical),
+  },
+  peers: Object.fromEntries(peers.map((p) => [p, { msgs_s: fig[p].all, typical_msgs_s: fig[p].typical }])),
+  rejected_per_pass: failures,
+};
+process.stdout.write('BENCH ' + JSON.stringify(out) + '\n');
