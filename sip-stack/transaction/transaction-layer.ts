@@ -4,7 +4,7 @@
  * 405/501, 400 for unreadable requests), and starts client transactions for the TU. No I/O of its own: it sends
  * through an injected function and keeps time through an injected Clock.
  */
-import { type SipMessage, type SipRequest, type SipResponse, SipParseError, createResponse, generateBranch } from '../message/index.js';
+import { type SipMessage, type SipMessageAny, type SipRequest, type SipResponse, SipParseError, createResponse, generateBranch } from '../message/index.js';
 import { type MessageSource, type SendResult, type SendTarget, TransportError, responseTarget } from '../transport/index.js';
 import { type Clock, systemTimerClock } from './clock.js';
 import { type TimerConfig, type TimerTable, isReliableTransport, resolveTimerConfig, timerValues } from './timers.js';
@@ -351,11 +351,11 @@ export class TransactionLayer {
   }
 
   /** Send anything statelessly through the layer's send function (never throws). */
-  sendStatelessMessage(message: SipMessage, target: SendTarget): Promise<SendResult> {
+  sendStatelessMessage(message: SipMessageAny, target: SendTarget): Promise<SendResult> {
     return this.safeSend(message, target);
   }
 
-  private safeSend(message: SipMessage, target: SendTarget): Promise<SendResult> {
+  private safeSend(message: SipMessageAny, target: SendTarget): Promise<SendResult> {
     const failed = (err: unknown): SendResult => ({
       ok: false,
       error: err instanceof TransportError ? err : new TransportError('DPBX_ERR_TRANSPORT_SEND', `send failed: ${String(err)}`, err),

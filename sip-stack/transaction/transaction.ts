@@ -2,7 +2,7 @@
  * What the four RFC 3261 §17 machines share: identity, a named-timer registry (only their transition() arms and
  * disarms timers), a small typed event emitter that catches listener exceptions, and sending through the layer.
  */
-import type { SipMessage, SipRequest } from '../message/index.js';
+import type { SipMessageAny, SipRequest } from '../message/index.js';
 import type { SendResult, SendTarget } from '../transport/index.js';
 import type { TimerHandle } from './clock.js';
 import type { TimerTable } from './timers.js';
@@ -103,7 +103,7 @@ export abstract class Transaction<S extends string, E extends { [K in keyof E]: 
    * Send through the layer; a failure (`ok: false`, thrown, rejected) calls onTransportError unless the
    * transaction has terminated meanwhile. Resolves with the send result.
    */
-  protected sendMessage(message: SipMessage, target: SendTarget, retransmission: boolean): Promise<SendResult> {
+  protected sendMessage(message: SipMessageAny, target: SendTarget, retransmission: boolean): Promise<SendResult> {
     if (retransmission) this.ctx.counters.retransmissionsSent++;
     return this.ctx.send(message, target).then((r) => {
       if (!r.ok && !this.terminated) {

@@ -2,7 +2,7 @@
  * Shared types of the transaction layer: the delegates the transaction user (TU) implements, the send function
  * the layer is given, and the internal context every transaction runs in.
  */
-import type { SipMessage, SipRequest, SipResponse } from '../message/index.js';
+import type { SipMessageAny, SipRequest, SipResponse } from '../message/index.js';
 import type { MessageSource, SendResult, SendTarget, TransportLogger } from '../transport/index.js';
 import type { Clock } from './clock.js';
 import type { TimerTable } from './timers.js';
@@ -26,7 +26,7 @@ export type TransactionLogger = TransportLogger;
  * How the layer sends: normally `(m, t) => transportLayer.send(m, t)`. Must not throw; a failure is reported as
  * `{ok: false, error}` (a thrown error or rejected promise is treated the same way).
  */
-export type SendFunction = (message: SipMessage, target: SendTarget) => Promise<SendResult> | SendResult;
+export type SendFunction = (message: SipMessageAny, target: SendTarget) => Promise<SendResult> | SendResult;
 
 /**
  * The transaction user: the layer above (UA core, dialogs). Everything the network sends that is not absorbed by a
@@ -100,7 +100,7 @@ export interface TransactionContext {
   readonly logger: TransactionLogger;
   readonly counters: TransactionCounters;
   timersFor(transport: string): TimerTable;
-  send(message: SipMessage, target: SendTarget): Promise<SendResult>;
+  send(message: SipMessageAny, target: SendTarget): Promise<SendResult>;
   /** Called exactly once when a transaction reaches Terminated. */
   terminated(tx: AnyTransaction): void;
   /** Run a TU callback, catching and counting exceptions. */

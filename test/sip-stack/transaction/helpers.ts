@@ -3,7 +3,7 @@
  * time of each send), a recording transaction user, and builders that produce messages the way the transport
  * delivers them (parsed from wire bytes).
  */
-import { type SipMessage, type SipRequest, type SipResponse, createResponse, parseMessage } from '../../../sip-stack/message/index.js';
+import { type SipMessage, type SipMessageAny, type SipRequest, type SipResponse, createResponse, parseMessage } from '../../../sip-stack/message/index.js';
 import { type MessageSource, type SendResult, type SendTarget, TransportError } from '../../../sip-stack/transport/index.js';
 import { type ClientTransaction, type ClientTransactionUser, type RequestPolicy, type ServerTransaction, type TimerConfig,
   type TransactionError, type TransactionUser, type AnyTransaction, TransactionLayer, VirtualClock } from '../../../sip-stack/transaction/index.js';
@@ -20,7 +20,7 @@ export class FakeNet {
   failWith: ((m: SipMessage, t: SendTarget) => TransportError | undefined) | undefined;
   constructor(private readonly clock: VirtualClock) {}
 
-  send = (message: SipMessage, target: SendTarget): Promise<SendResult> => {
+  send = (message: SipMessageAny, target: SendTarget): Promise<SendResult> => {
     this.sent.push({ message, target, at: this.clock.now() });
     const err = this.failWith?.(message, target);
     if (err) return Promise.resolve({ ok: false, error: err });
