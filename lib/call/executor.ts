@@ -288,7 +288,7 @@ export class CallScriptExecutor {
   private async main(): Promise<void> {
     this.attachParty(this.party);
     this.call.transition(CallState.Routing);
-    let script = this.hasInitialScript ? this.validateInitial() : await this.fetch(0);
+    let script = this.hasInitialScript ? await this.validateInitial() : await this.fetch(0);
     let count = 0;
     while (!this.ended) {
       if (this.gone) return this.afterGone();
@@ -312,14 +312,14 @@ export class CallScriptExecutor {
     }
   }
 
-  private validateInitial(): CallScript | undefined {
+  private async validateInitial(): Promise<CallScript | undefined> {
     try {
       return parseCallScript(this.initialScript);
     } catch (err) {
       const e = err as CallScriptError;
       this.counters.hookErrors++;
       this.reporter.emit('hook:error', { code: e.code ?? 'DPBX_ERR_CALLSCRIPT_INVALID', reason: e.message });
-      void this.giveUp(this.finalCode(), this.fallback.reason, 'hook-failed');
+      await this.giveUp(this.finalCode(), this.fallback.reason, 'hook-failed');
       return undefined;
     }
   }
@@ -543,8 +543,10 @@ export class CallScriptExecutor {
   private async afterGone(): Promise<void> {
     switch (this.gone) {
       case 'cancel':
-        // The binding already answered the CANCEL (200) and the INVITE (487).
-        this.call.finalStatus = 487;
+        // The binding already answered the CANCEL (200) and the INVITE (487). When our 200 crossed the CANCEL
+        // (RFC 3261 §9.2: the CANCEL then has no effect), the caller is answered and gets a BYE instead.
+        if (this.party.isAnswered) await this.guard('hangup caller', () => this.party.hangup());
+        else this.call.finalStatus = 487;
         return this.end('caller-cancel');
       case 'hangup':
         return this.end('caller-hangup');
@@ -586,7 +588,8 @@ export class CallScriptExecutor {
       this.call.transition(CallState.Answered);
       this.counters.answered++;
     }
-    return true;
+    // A CANCEL that arrived while the 200 was being built: the connect releases the callee, afterGone the caller.
+    return !this.gone;
   }
 
   private async guard<T>(what: string, fn: () => T | Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {

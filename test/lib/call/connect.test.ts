@@ -281,3 +281,31 @@ t.test('callerId, callerName and dest headers reach the dialer', async (t) => {
   h.inbound.cancel();
   await h.done;
 });
+
+t.test('a CANCEL crossing our 200 to the caller: callee and caller are both released, cause caller-cancel', async (t) => {
+  const h = harness({ replies: [script({ verb: 'connect', dest: 'sip:x@127.0.0.1' })] });
+  await flush();
+  const b = h.dialer.attempts[0]!;
+  // The CANCEL arrives while the 200 is being sent (answer() runs, then the CANCEL listener fires).
+  const realAnswer = h.inbound.answer.bind(h.inbound);
+  h.inbound.answer = (sdp?: string) => {
+    h.inbound.cancel();
+    realAnswer(sdp);
+  };
+  b.emit('answered');
+  t.equal(await h.done, 'caller-cancel');
+  t.equal(b.hangups.length, 1, 'callee BYE');
+  t.equal(h.inbound.hangups, 1, 'caller (answered after all) BYE');
+  t.equal(h.status.named('call:end').length, 1);
+});
+
+t.test('an initial script (no first CallHook request) is validated like a hook reply', async (t) => {
+  const bad = harness({ initialScript: [{ verb: 'response', code: 302 }], maxRetries: 0 });
+  t.equal(await bad.done, 'hook-failed');
+  t.equal(bad.inbound.rejected?.code, 480);
+  t.equal(bad.hooks.bodies.length, 0);
+  const good = harness({ initialScript: [{ verb: 'response', code: 603 }] });
+  t.equal(await good.done, 'response');
+  t.equal(good.inbound.rejected?.code, 603);
+  t.equal(good.inbound.rejected?.reason, 'Decline');
+});
