@@ -164,6 +164,8 @@ export abstract class SipMessage {
 
   protected changed(key: string): void {
     this._cache.delete(key);
+    // topVia is cached under its own key: any Via change (set/append/prepend/remove) must drop it too.
+    if (key === 'via') this._cache.delete('via#top');
     this._raw = undefined;
   }
 

@@ -260,3 +260,17 @@ t.test('sendRequest adds an RFC 3261 branch when the Via has none; sendAck sends
   t.ok(ack.topVia?.isRfc3261Branch, 'ACK for 2xx got its own branch');
   t.equal(layer.clientTransactionCount, 0, 'no transaction for the ACK');
 });
+
+t.test('a Via replaced after topVia was read keys the client transaction by the new branch', async (t) => {
+  const { layer, net } = setup();
+  const user = { statuses: [] as number[], receiveResponse(r: { status: number }) { this.statuses.push(r.status); } };
+  const req = request({ method: 'OPTIONS', branch: 'z9hG4bK-old' });
+  void req.topVia;
+  req.remove('Via');
+  req.prependVia('SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-new');
+  layer.sendRequest(req, { transport: 'udp', address: '127.0.0.1', port: 5080 }, user);
+  t.equal(net.sent[0]!.message.topVia?.branch, 'z9hG4bK-new');
+  layer.receive(parseMessage(createResponse(req, 200, undefined, { toTag: 'x' }).toBuffer()), udpSource);
+  t.same(user.statuses, [200], 'the response to the new branch matches');
+  layer.close();
+});
