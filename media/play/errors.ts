@@ -1,5 +1,5 @@
 /**
- * Errors of media/play. Every class carries a stable `code`; docs/media-play.md lists them all.
+ * Errors of media/play. Every class carries a stable `code`; docs/media.md lists them all.
  */
 export type PlayErrorCode =
   | 'DPBX_ERR_WAV_INVALID'

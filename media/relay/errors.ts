@@ -1,5 +1,5 @@
 /**
- * Errors of media/relay. Every class carries a stable `code`; docs/media-relay.md lists them all.
+ * Errors of media/relay. Every class carries a stable `code`; docs/media.md lists them all.
  */
 export type RelayErrorCode =
   | 'DPBX_ERR_PORTS_EXHAUSTED'

@@ -13,6 +13,8 @@
  */
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { randomInt } from 'node:crypto';
+import { isIP } from 'node:net';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import {
   rtpHeaderLength, isRtcpPacket, rtpSsrc, rtpSeq, rtpTimestamp, rtpPayloadType, setRtpPayloadType, setRtpSeq,
   setRtpTimestamp, rtpMarker, writeRtpHeader, RtpSourceStats, serializeRtcp, ntpFromUnixMs, ntpMiddle32, SDES_CNAME,
@@ -46,9 +48,20 @@ export interface SessionContext {
 
 const now = (): number => performance.now();
 
+/**
+ * node:dgram resolves the destination of every unconnected send through `lookup` (default dns.lookup, which
+ * answers IP literals on the next tick: one closure and one tick per packet). The relay only sends to IP
+ * literals (latched sources, SDP addresses), so they are answered synchronously; a hostname still goes to DNS.
+ */
+function literalLookup(host: string, opts: number | LookupOneOptions, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const family = isIP(host);
+  if (family !== 0) cb(null, host, family);
+  else dnsLookup(host, typeof opts === 'number' ? { family: opts } : opts, cb);
+}
+
 function bindSocket(ctx: SessionContext, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const sock = createSocket({ type: ctx.bindAddress.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+    const sock = createSocket({ type: ctx.bindAddress.includes(':') ? 'udp6' : 'udp4', reuseAddr: false, lookup: literalLookup });
     const onError = (err: NodeJS.ErrnoException) => {
       sock.close();
       reject(
