@@ -1,5 +1,6 @@
 import t from 'tap';
 import { timerValues, resolveTimerConfig, VirtualClock, TransactionLayer } from '../../../sip-stack/transaction/index.js';
+import type { TransportClock } from '../../../sip-stack/transport/index.js';
 
 t.test('RFC 3261 Appendix A values for unreliable transports (defaults T1=500, T2=4000, T4=5000)', async (t) => {
   const u = timerValues(undefined, false);
@@ -61,4 +62,16 @@ t.test('VirtualClock: a throwing timer does not stop the others; the error surfa
   });
   t.throws(() => c.advance(5), /x/);
   t.ok(ran);
+});
+
+t.test('VirtualClock can drive the transport layer too (TransportClock shape)', async (t) => {
+  const c = new VirtualClock(1000);
+  const asTransportClock: TransportClock = c;
+  let fired = 0;
+  asTransportClock.setTimeout(() => fired++, 10);
+  const h = asTransportClock.setTimeout(() => fired++, 20);
+  asTransportClock.clearTimeout(h);
+  c.advance(50);
+  t.equal(fired, 1);
+  t.equal(asTransportClock.now(), 1050);
 });
