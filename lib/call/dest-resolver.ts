@@ -13,7 +13,9 @@ import type { DialTarget, Registrations } from './control.js';
 
 export type DestResolution =
   | { ok: true; targets: DialTarget[] }
-  | { ok: false; reason: string };
+  | { ok: false; reason: string; code?: 'DPBX_ERR_CALL_DEST_UNRESOLVED' };
+
+const skip = (reason: string): DestResolution => ({ ok: false, reason, code: 'DPBX_ERR_CALL_DEST_UNRESOLVED' });
 
 export interface DestResolverOptions {
   /** The current config (a function, so reloads apply to the next call). */
@@ -41,10 +43,10 @@ export class DestResolver {
         case 'sip':
           return this.sip(domainName, dest, destIndex);
         default:
-          return { ok: false, reason: 'unknown destination type' };
+          return skip('unknown destination type');
       }
     } catch (err) {
-      return { ok: false, reason: `lookup failed: ${(err as Error)?.message ?? String(err)}` };
+      return skip(`lookup failed: ${(err as Error)?.message ?? String(err)}`);
     }
   }
 
@@ -54,13 +56,13 @@ export class DestResolver {
     const at = user.lastIndexOf('@');
     if (at >= 0) {
       const d = user.slice(at + 1).toLowerCase().replace(/\.$/, '');
-      if (d !== domainName) return { ok: false, reason: 'client of another domain' };
+      if (d !== domainName) return skip('client of another domain');
       user = user.slice(0, at);
     }
-    if (!user) return { ok: false, reason: 'empty client address' };
+    if (!user) return skip('empty client address');
     const reg = await this.registrations.lookup({ domain: domainName, user });
     const contacts = reg?.contacts ?? [];
-    if (contacts.length === 0) return { ok: false, reason: 'not registered' };
+    if (contacts.length === 0) return skip('not registered');
     const codecs = dest.codecs ?? reg?.assignment?.codecs;
     // Highest q first (RFC 3261 §16.6 ordering hint); all ring in parallel anyway.
     const sorted = [...contacts].sort((a, b) => (b.q ?? 1) - (a.q ?? 1));
@@ -80,20 +82,20 @@ export class DestResolver {
 
   private trunk(domainName: string, dest: Dest, destIndex: number): DestResolution {
     const domain = findDomain(this.config(), domainName);
-    if (!domain) return { ok: false, reason: 'unknown domain' };
+    if (!domain) return skip('unknown domain');
     let trunk: Trunk | undefined;
     if (dest.trunk_id !== undefined) {
       trunk = domain.trunks.find((t) => String(t.id) === String(dest.trunk_id));
-      if (!trunk) return { ok: false, reason: `no trunk with id ${String(dest.trunk_id)} in this domain` };
+      if (!trunk) return skip(`no trunk with id ${String(dest.trunk_id)} in this domain`);
     } else if (dest.trunk_name !== undefined) {
       trunk = domain.trunks.find((t) => t.name === dest.trunk_name);
-      if (!trunk) return { ok: false, reason: `no trunk named "${dest.trunk_name}" in this domain` };
+      if (!trunk) return skip(`no trunk named "${dest.trunk_name}" in this domain`);
     } else {
       const outbound = domain.trunks.filter((t) => t.outbound);
-      if (outbound.length !== 1) return { ok: false, reason: 'trunk_id or trunk_name required (domain has ' + outbound.length + ' outbound trunks)' };
+      if (outbound.length !== 1) return skip('trunk_id or trunk_name required (domain has ' + outbound.length + ' outbound trunks)');
       trunk = outbound[0]!;
     }
-    if (!trunk.outbound) return { ok: false, reason: `trunk "${trunk.name}" has no outbound settings` };
+    if (!trunk.outbound) return skip(`trunk "${trunk.name}" has no outbound settings`);
     const codecs = dest.codecs ?? trunk.codecs;
     return {
       ok: true,
@@ -112,7 +114,7 @@ export class DestResolver {
   }
 
   private sip(domainName: string, dest: Dest, destIndex: number): DestResolution {
-    if (!/^sips?:[^\s@]*@?[^\s]+$/i.test(dest.address)) return { ok: false, reason: 'not a sip: or sips: URI' };
+    if (!/^sips?:[^\s@]*@?[^\s]+$/i.test(dest.address)) return skip('not a sip: or sips: URI');
     return {
       ok: true,
       targets: [

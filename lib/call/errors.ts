@@ -4,11 +4,10 @@
  * a final response, a BYE, or a StatusHook event.
  */
 export type CallErrorCode =
-  /** An operation on a call that has already ended (late event, double close). */
-  | 'DPBX_ERR_CALL_CLOSED'
   /** A state change the call's transition table does not allow (a bug in a binding, never network input). */
   | 'DPBX_ERR_CALL_STATE'
-  /** A Dest could not be turned into something to dial (unregistered client, unknown trunk, bad URI). */
+  /** A Dest could not be turned into something to dial (unregistered client, unknown trunk, bad URI). Carried
+   *  by failed DestResolutions and reported as `connect:skipped`. */
   | 'DPBX_ERR_CALL_DEST_UNRESOLVED'
   /** The CallHook failed (timeout, non-200, invalid JSON, invalid CallScript) and no fallback hook answered. */
   | 'DPBX_ERR_CALL_HOOK_FAILED'
@@ -16,6 +15,8 @@ export type CallErrorCode =
   | 'DPBX_ERR_CALL_CONTROL'
   /** A REFER that cannot be acted on now (call not connected, transfer already running). */
   | 'DPBX_ERR_CALL_TRANSFER_REFUSED'
+  /** The executor itself failed (a bug); the call was ended with cause `error`. */
+  | 'DPBX_ERR_CALL_INTERNAL'
   /** Invalid options given to a call-engine factory. */
   | 'DPBX_ERR_CALL_OPTIONS';
 

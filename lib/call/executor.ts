@@ -105,7 +105,11 @@ export interface TransferDecision {
   accepted: boolean;
   status: number;
   reason: string;
+  /** Set when refused. */
+  code?: 'DPBX_ERR_CALL_TRANSFER_REFUSED';
 }
+
+const refuse = (status: number, reason: string): TransferDecision => ({ accepted: false, status, reason, code: 'DPBX_ERR_CALL_TRANSFER_REFUSED' });
 
 export interface ReferOptions {
   /** Which party sent the REFER. */
@@ -249,7 +253,7 @@ export class CallScriptExecutor {
       this.runPromise = this.main()
         .catch(async (err) => {
           this.counters.internalErrors++;
-          this.log?.error({ err: (err as Error)?.message ?? String(err) }, 'call engine failure');
+          this.log?.error({ code: 'DPBX_ERR_CALL_INTERNAL', err: (err as Error)?.message ?? String(err) }, 'call engine failure');
           await this.releaseParty(500, reasonPhrase(500));
           this.end('error');
         })
@@ -268,13 +272,13 @@ export class CallScriptExecutor {
    * `notify` for the NOTIFYs. Blind transfer only: a Refer-To with Replaces (attended transfer) gets 501.
    */
   referRequested(referTo: string, opts: ReferOptions): TransferDecision {
-    if (this.ended) return { accepted: false, status: 481, reason: 'Call/Transaction Does Not Exist' };
+    if (this.ended) return refuse(481, 'Call/Transaction Does Not Exist');
     const t = this.transfer;
-    if (t && !t.completed && !t.failed) return { accepted: false, status: 491, reason: 'Request Pending' };
-    if (!this.activeConnect?.isBridged) return { accepted: false, status: 403, reason: 'Call Not Connected' };
-    if (/[?&]replaces=/i.test(referTo)) return { accepted: false, status: 501, reason: 'Attended Transfer Not Implemented' };
+    if (t && !t.completed && !t.failed) return refuse(491, 'Request Pending');
+    if (!this.activeConnect?.isBridged) return refuse(403, 'Call Not Connected');
+    if (/[?&]replaces=/i.test(referTo)) return refuse(501, 'Attended Transfer Not Implemented');
     const to = referToUser(referTo);
-    if (!to) return { accepted: false, status: 400, reason: 'Bad Refer-To' };
+    if (!to) return refuse(400, 'Bad Refer-To');
     this.transfer = { referTo: referToUri(referTo), to, by: opts.by, notify: opts.notify, released: false, completed: false, failed: false };
     this.call.transfers++;
     this.counters.transfers++;
@@ -597,7 +601,7 @@ export class CallScriptExecutor {
       return { ok: true, value: await fn() };
     } catch (err) {
       this.counters.controlErrors++;
-      this.log?.warn({ what, err: (err as Error)?.message ?? String(err) }, 'call control failed');
+      this.log?.warn({ code: 'DPBX_ERR_CALL_CONTROL', what, err: (err as Error)?.message ?? String(err) }, 'call control failed');
       return { ok: false };
     }
   }

@@ -18,9 +18,9 @@ t.test('client dests fork to every contact of that user in the call domain only'
     t.same(ok.targets.map((x) => x.kind === 'client' && x.contact.uri), ['sip:1002@10.0.0.2', 'sip:1002@10.0.0.3']);
     t.ok(ok.targets.every((x) => x.destIndex === 4 && x.domain === 'a.example.com'));
   }
-  t.same(await r.resolve('a.example.com', dest({ type: 'client', address: '1003' }), 0), { ok: false, reason: 'not registered' },
+  t.same(await r.resolve('a.example.com', dest({ type: 'client', address: '1003' }), 0), { ok: false, reason: 'not registered', code: 'DPBX_ERR_CALL_DEST_UNRESOLVED' },
     'a user registered only in another domain is not reachable');
-  t.same(await r.resolve('a.example.com', dest({ type: 'client', address: '1003@b.example.com' }), 0), { ok: false, reason: 'client of another domain' });
+  t.same(await r.resolve('a.example.com', dest({ type: 'client', address: '1003@b.example.com' }), 0), { ok: false, reason: 'client of another domain', code: 'DPBX_ERR_CALL_DEST_UNRESOLVED' });
   const same = await r.resolve('a.example.com', dest({ type: 'client', address: '1002@A.example.com' }), 0);
   t.ok(same.ok, 'user@own-domain accepted');
   t.same(regs.lookups, ['a.example.com|1002', 'a.example.com|1003', 'a.example.com|1002']);
@@ -31,7 +31,7 @@ t.test('a registration store failure is a skipped dest, not a rejection', async 
     config: testConfig,
     registrations: { lookup: async () => { throw new Error('redis down'); } },
   });
-  t.same(await r.resolve('a.example.com', dest({ type: 'client', address: '1002' }), 0), { ok: false, reason: 'lookup failed: redis down' });
+  t.same(await r.resolve('a.example.com', dest({ type: 'client', address: '1002' }), 0), { ok: false, reason: 'lookup failed: redis down', code: 'DPBX_ERR_CALL_DEST_UNRESOLVED' });
 });
 
 t.test('trunk dests: by id or name, in the same domain only', async (t) => {
@@ -47,10 +47,12 @@ t.test('trunk dests: by id or name, in the same domain only', async (t) => {
   t.same(await r.resolve('a.example.com', dest({ type: 'trunk', address: '1', trunk_name: 'other-b' }), 0), {
     ok: false,
     reason: 'no trunk named "other-b" in this domain',
+    code: 'DPBX_ERR_CALL_DEST_UNRESOLVED',
   }, 'another domain\'s trunk name does not resolve');
   t.same(await r.resolve('a.example.com', dest({ type: 'trunk', address: '1', trunk_id: 2 }), 0), {
     ok: false,
     reason: 'no trunk with id 2 in this domain',
+    code: 'DPBX_ERR_CALL_DEST_UNRESOLVED',
   }, 'another domain\'s trunk id does not resolve');
   const only = await r.resolve('a.example.com', dest({ type: 'trunk', address: '1' }), 0);
   t.ok(only.ok, 'the only outbound trunk of the domain is used when none is named');

@@ -92,7 +92,7 @@ t.test('transfer whose CallHook fails: hook:error, transfer:failed, call ended',
 t.test('REFER refused when not bridged, while another transfer runs, or with Replaces', async (t) => {
   const h = harness({ replies: [[{ verb: 'connect', dest: 'sip:bob@127.0.0.1' }]] });
   await flush();
-  t.same(h.exec.referRequested('sip:x@h', { by: 'caller' }), { accepted: false, status: 403, reason: 'Call Not Connected' });
+  t.same(h.exec.referRequested('sip:x@h', { by: 'caller' }), { accepted: false, status: 403, reason: 'Call Not Connected', code: 'DPBX_ERR_CALL_TRANSFER_REFUSED' });
   h.dialer.attempts[0]!.emit('answered');
   await flush();
   t.equal(h.exec.referRequested('<sip:x@h?Replaces=abc%3Bto-tag%3D1>', { by: 'callee' }).status, 501);
