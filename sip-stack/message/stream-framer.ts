@@ -145,15 +145,9 @@ export class SipStreamFramer {
         if (c === LF) { pos++; continue; } // bare LF: tolerated and skipped
         if (pos + 1 >= end) return pos; // lone CR: wait for LF
         if (b[pos + 1] !== LF) { pos++; continue; } // bare CR: skipped
-        if (this.crlfSeen) {
-          // Second half of a ping whose first CRLF came in an earlier chunk.
+        // RFC 5626 §3.5.1: a whole CRLFCRLF in this chunk is a ping, whatever came before it.
+        if (pos + 3 < end && b[pos + 2] === CR && b[pos + 3] === LF) {
           this.crlfSeen = false;
-          this.counters.pings++;
-          out.push({ type: 'ping' });
-          pos += 2;
-          continue;
-        }
-        if (pos + 3 < end + 0 && b[pos + 2] === CR && b[pos + 3] === LF) {
           this.counters.pings++;
           out.push({ type: 'ping' });
           pos += 4;
@@ -162,6 +156,14 @@ export class SipStreamFramer {
         if (pos + 2 < end && b[pos + 2] === CR && pos + 3 >= end) {
           // CRLF CR and nothing more: could be a ping; wait for one more byte.
           return pos;
+        }
+        if (this.crlfSeen) {
+          // Second half of a ping whose first CRLF ended an earlier chunk (already reported as a pong).
+          this.crlfSeen = false;
+          this.counters.pings++;
+          out.push({ type: 'ping' });
+          pos += 2;
+          continue;
         }
         this.counters.pongs++;
         out.push({ type: 'pong' });
