@@ -333,7 +333,7 @@ export class Registrar {
     for (const e of result.evicted) {
       this.logger?.debug({ domain: target.domain.name, user: target.user, contact: e.uri }, 'binding evicted (maxContacts)');
     }
-    return this.okResponse(req, result.contacts, now, contacts);
+    return this.okResponse(req, result.contacts, this.clock.now(), contacts);
   }
 
   /**

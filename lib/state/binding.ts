@@ -27,9 +27,12 @@ export function latestExpiry(contacts: readonly ContactBinding[]): number {
   return max;
 }
 
-/** Seconds left for a binding at `now`, rounded up, at least 0 (the `expires` param of a 200 OK Contact). */
+/**
+ * Seconds left for a binding at `now`, rounded to the nearest second, at least 0 (the `expires` param of a
+ * 200 OK Contact). Rounding, not ceiling: the registrar's and the store's clocks are read a few ms apart.
+ */
 export function secondsLeft(binding: ContactBinding, now: number): number {
-  return Math.max(0, Math.ceil((binding.expiresAt - now) / 1000));
+  return Math.max(0, Math.round((binding.expiresAt - now) / 1000));
 }
 
 /**
