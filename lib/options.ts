@@ -44,6 +44,11 @@ export interface PbxOptions {
   hookSecret?: string;
   /** Hook timeout in ms (SPEC §3 default 3 s). */
   hookTimeoutMs: number;
+  /**
+   * Digest algorithms challenged, one WWW-Authenticate each, in this order (DIGEST_ALGORITHMS). Default MD5 first:
+   * many phones (and sipp 3.6) take the first challenge and fail on SHA-256 instead of skipping it.
+   */
+  digestAlgorithms: Array<'MD5' | 'SHA-256'>;
 }
 
 export class OptionsError extends Error {
@@ -103,6 +108,20 @@ export function parseCodecList(value: string, variable = 'DEFAULT_CODECS'): stri
     if (!out.includes(canonical)) out.push(canonical);
   }
   if (out.length === 0) throw new OptionsError(variable, 'must name at least one codec');
+  return out;
+}
+
+/** DIGEST_ALGORITHMS: a comma list of MD5 and SHA-256, order = the order of the challenges. */
+export function parseDigestAlgorithms(value: string): Array<'MD5' | 'SHA-256'> {
+  const out: Array<'MD5' | 'SHA-256'> = [];
+  for (const raw of value.split(',')) {
+    const v = raw.trim().toUpperCase();
+    if (!v) continue;
+    const alg = v === 'MD5' ? 'MD5' : v === 'SHA-256' || v === 'SHA256' ? 'SHA-256' : undefined;
+    if (!alg) throw new OptionsError('DIGEST_ALGORITHMS', `unknown algorithm "${raw.trim()}" (known: MD5, SHA-256)`);
+    if (!out.includes(alg)) out.push(alg);
+  }
+  if (out.length === 0) throw new OptionsError('DIGEST_ALGORITHMS', 'must name at least one algorithm');
   return out;
 }
 
@@ -210,6 +229,7 @@ export function optionsFromEnv(env: Env = process.env, cwd = process.cwd()): Par
     registrationMinSecs,
     registrationMaxSecs,
     hookTimeoutMs: int(env, 'HOOK_TIMEOUT_MS', 3000, 100, 60000),
+    digestAlgorithms: parseDigestAlgorithms(str(env, 'DIGEST_ALGORITHMS') ?? 'MD5,SHA-256'),
   };
   if (tlsCert) options.tlsCert = resolve(cwd, tlsCert);
   if (tlsKey) options.tlsKey = resolve(cwd, tlsKey);

@@ -11,6 +11,13 @@ import { createConfigSource, findDomain, redactConfig, type Config, type ConfigS
 import { createLogger, silentLogger, type Logger } from './log.js';
 import { MetricsRegistry } from './metrics.js';
 import { optionsFromEnv, OptionsError, type PbxOptions } from './options.js';
+import { readFileSync } from 'node:fs';
+import { Registrar } from './registrar/index.js';
+import { createRegistrationStore, type RegistrationStore } from './state/index.js';
+import { HookClient } from './hooks/index.js';
+import { SipFront } from './b2bua/sip-front.js';
+import { PbxRouter } from './b2bua/router.js';
+import { DigestServer, type ListenOptions } from '../sip-stack/index.js';
 
 export interface CreatePbxOptions extends Partial<PbxOptions> {
   /** An in-process config (the SPEC §2 model; hooks may be functions). Wins over dataSource/configFile. */
@@ -56,11 +63,18 @@ function configEnv(o: PbxOptions): Record<string, string | undefined> {
   };
 }
 
+const VERSION_TEXT = '0.1.0';
+
 export class Pbx {
   readonly options: PbxOptions;
   readonly logger: Logger;
   readonly metrics = new MetricsRegistry();
   readonly config: ConfigSource;
+  readonly store: RegistrationStore;
+  readonly hooks: HookClient;
+  readonly registrar: Registrar;
+  readonly router: PbxRouter;
+  private sip: SipFront | undefined;
   private api: ApiServer | undefined;
   private state: 'new' | 'starting' | 'running' | 'draining' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
@@ -75,6 +89,58 @@ export class Pbx {
     this.wantApi = api !== false;
     this.config = createConfigSource({ env: configEnv(this.options), config, logger: this.logger.child({ ns: 'config' }) });
     this.metrics.registerCounters('dpbx_config', 'config source', () => ({ ...this.config.counters }));
+    this.store = createRegistrationStore({
+      ...(this.options.redisUrl ? { redisUrl: this.options.redisUrl } : {}),
+      logger: this.logger.child({ ns: 'state' }),
+    });
+    this.hooks = new HookClient({
+      timeoutMs: this.options.hookTimeoutMs,
+      filePath: this.options.filePath,
+      ...(this.options.hookSecret ? { secret: this.options.hookSecret } : {}),
+    });
+    this.registrar = new Registrar({
+      config: this.config,
+      store: this.store,
+      hooks: this.hooks,
+      digest: new DigestServer({ algorithms: [...this.options.digestAlgorithms] }),
+      minExpires: this.options.registrationMinSecs,
+      maxExpires: this.options.registrationMaxSecs,
+      logger: this.logger.child({ ns: 'registrar' }),
+    });
+    this.metrics.registerCounters('dpbx_registrar', 'registrar', () => ({ ...this.registrar.counters }));
+    this.router = new PbxRouter({
+      config: () => this.config.current(),
+      registrar: this.registrar,
+      localAddresses: () => this.localAddresses(),
+      logger: this.logger.child({ ns: 'sip' }),
+      serverName: `dragon-pbx/${VERSION_TEXT}`,
+    });
+    this.metrics.registerCounters('dpbx_sip_router', 'SIP requests', () => ({ ...this.router.counters }));
+  }
+
+  /** Addresses that mean "this PBX" in a Request-URI. */
+  private localAddresses(): string[] {
+    const out = new Set<string>([this.options.publicIp, '127.0.0.1', '::1', 'localhost']);
+    if (this.options.sipHost !== '0.0.0.0' && this.options.sipHost !== '::') out.add(this.options.sipHost);
+    for (const l of this.sip?.listeners ?? []) out.add(l.address);
+    return [...out];
+  }
+
+  private listenOptions(): ListenOptions[] {
+    const o = this.options;
+    const list: ListenOptions[] = [
+      { transport: 'udp', host: o.sipHost, port: o.sipPort },
+      { transport: 'tcp', host: o.sipHost, port: o.sipPort },
+    ];
+    if (o.tlsCert && o.tlsKey) {
+      list.push({ transport: 'tls', host: o.sipHost, port: o.sipTlsPort, tls: { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) } });
+    }
+    return list;
+  }
+
+  /** The SIP endpoint (after start()). */
+  get sipFront(): SipFront | undefined {
+    return this.sip;
   }
 
   /** Loads the config, opens the listeners. Rejects (and releases what it opened) when something cannot start. */
@@ -85,6 +151,11 @@ export class Pbx {
       const cfg = await this.config.load();
       this.logger.info({ source: this.config.kind, domains: cfg.domains.size }, 'config loaded');
       const addresses: PbxAddresses = { sip: [] };
+      this.sip = new SipFront({ listen: this.listenOptions(), router: this.router, logger: this.logger });
+      this.metrics.registerCounters('dpbx_sip_transaction', 'SIP transactions', () => ({ ...this.sip!.transactions.counters }));
+      const bound = await this.sip.listen();
+      // With SIP_PORT=0 the OS picks the UDP port; TCP follows on the same number when it is free.
+      addresses.sip = bound.map((b) => ({ transport: b.transport, address: b.address, port: b.port }));
       if (this.wantApi) {
         this.api = new ApiServer({
           backend: this.apiBackend(),
@@ -138,7 +209,12 @@ export class Pbx {
   }
 
   private async release(): Promise<void> {
-    const steps: Array<() => Promise<void>> = [() => this.api?.close() ?? Promise.resolve(), () => this.config.close()];
+    const steps: Array<() => Promise<void>> = [
+      () => this.sip?.close() ?? Promise.resolve(),
+      () => this.api?.close() ?? Promise.resolve(),
+      () => this.store.close(),
+      () => this.config.close(),
+    ];
     for (const step of steps) {
       try {
         await step();
@@ -150,6 +226,11 @@ export class Pbx {
 
   private currentConfig(): Config | undefined {
     return this.config.current();
+  }
+
+  private domainName(d: string): string | undefined {
+    const cfg = this.currentConfig();
+    return cfg ? findDomain(cfg, d)?.name : undefined;
   }
 
   private apiBackend(): ApiBackend {
@@ -170,8 +251,14 @@ export class Pbx {
       redirectCall: async () => false,
       transferCall: async () => false,
       muteCall: async () => false,
-      listRegistrations: async (d) => (domainView(d) ? [] : undefined),
-      getRegistration: async () => undefined,
+      listRegistrations: async (d) => {
+        const name = this.domainName(d);
+        return name ? this.store.listDomain(name) : undefined;
+      },
+      getRegistration: async (d, user) => {
+        const name = this.domainName(d);
+        return name ? this.store.lookup({ domain: name, user }) : undefined;
+      },
       listCdrs: async (d) => (domainView(d) ? [] : undefined),
       getLadder: () => undefined,
       reload: async () => {
