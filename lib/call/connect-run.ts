@@ -253,13 +253,25 @@ export class ConnectRun {
     const fork: Fork = { attempt, target, dest: summarizeDest(d), index: target.destIndex, state: 'calling' };
     this.forks.push(fork);
     ctx.call.addLeg({ id: attempt.id, role: 'callee', dest: fork.dest, destIndex: fork.index });
-    attempt.on('trying', () => this.onTrying(fork));
-    attempt.on('ringing', () => this.onRinging(fork));
-    attempt.on('early-media', () => this.onEarlyMedia(fork));
-    attempt.on('answered', () => this.onAnswered(fork));
-    attempt.on('failed', (status, reason) => this.onFailed(fork, status, reason));
-    attempt.on('timeout', () => this.onForkTimeout(fork));
-    attempt.on('hangup', () => this.onCalleeHangup(fork));
+    // The binding's emitter may not protect itself from listener exceptions: never let one reach it.
+    const safe =
+      <A extends unknown[]>(what: string, fn: (...a: A) => void) =>
+      (...a: A): void => {
+        try {
+          fn(...a);
+        } catch (err) {
+          void ctx.guard(what, () => {
+            throw err;
+          });
+        }
+      };
+    attempt.on('trying', safe('trying', () => this.onTrying(fork)));
+    attempt.on('ringing', safe('ringing', () => this.onRinging(fork)));
+    attempt.on('early-media', safe('early-media', () => this.onEarlyMedia(fork)));
+    attempt.on('answered', safe('answered', () => this.onAnswered(fork)));
+    attempt.on('failed', safe('failed', (status: number, reason: string) => this.onFailed(fork, status, reason)));
+    attempt.on('timeout', safe('timeout', () => this.onForkTimeout(fork)));
+    attempt.on('hangup', safe('hangup', () => this.onCalleeHangup(fork)));
   }
 
   private live(fork: Fork): boolean {
@@ -314,7 +326,11 @@ export class ConnectRun {
     ctx.call.answeredBy = fork.dest;
     ctx.reporter.emit('connect:answered', { dest: fork.dest, index: fork.index });
     ctx.onAnswered(fork.dest);
-    void this.bridgeAndAnswer(fork);
+    void this.bridgeAndAnswer(fork).catch((err) =>
+      ctx.guard('answer', () => {
+        throw err;
+      }),
+    );
   }
 
   private async bridgeAndAnswer(fork: Fork): Promise<void> {

@@ -264,7 +264,7 @@ export class CallScriptExecutor {
 
   /** End the call from the PBX side (DELETE /calls/:id, shutdown): cancel forks, BYE or 480 the caller. */
   terminate(): void {
-    this.partyGone('terminate');
+    this.shielded(() => this.partyGone('terminate'));
   }
 
   /**
@@ -520,17 +520,31 @@ export class CallScriptExecutor {
 
   private attachParty(leg: InboundLeg): void {
     try {
-      leg.onCancel(() => {
-        if (leg === this.party) this.partyGone('cancel');
-      });
-      leg.onHangup(() => {
-        if (leg === this.party) this.partyGone('hangup');
-        else if (this.transfer?.referrer === leg) this.transfer.released = true;
-      });
+      leg.onCancel(() =>
+        this.shielded(() => {
+          if (leg === this.party) this.partyGone('cancel');
+        }),
+      );
+      leg.onHangup(() =>
+        this.shielded(() => {
+          if (leg === this.party) this.partyGone('hangup');
+          else if (this.transfer?.referrer === leg) this.transfer.released = true;
+        }),
+      );
     } catch (err) {
       void this.guard('attach listeners', () => {
         throw err;
       });
+    }
+  }
+
+  /** Run engine code called from a binding's event: an engine bug must not throw into the SIP layer. */
+  private shielded(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.counters.internalErrors++;
+      this.log?.error({ code: 'DPBX_ERR_CALL_INTERNAL', err: (err as Error)?.message ?? String(err) }, 'call engine failure');
     }
   }
 
