@@ -342,7 +342,8 @@ function summarise(results) {
     cpuUsPerPacket,
     // at 100 packets/s per call: how many calls one fully busy core would carry
     callsPerCoreEst: cpuUsPerPacket ? Math.round(1e6 / (cpuUsPerPacket * 100)) : null,
-    mbPerCall: best ? best.mbPerCall : results.at(-1)?.mbPerCall ?? null,
+    // RSS growth per call from the largest step: small steps are dominated by the first sessions' warm-up
+    mbPerCall: results.reduce((m, r) => (!m || r.calls > m.calls ? r : m), null)?.mbPerCall ?? null,
     limitedBy: results.at(-1)?.generatorLimited ? 'generator' : results.at(-1)?.loss > 0 ? 'loss' : 'steps',
   };
 }
