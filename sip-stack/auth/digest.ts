@@ -18,6 +18,7 @@ const NODE_HASH: Record<string, string> = { 'MD5': 'md5', 'SHA-256': 'sha256', '
  */
 export function normalizeAlgorithm(token: string | undefined): DigestAlgorithm | undefined {
   if (token === undefined) return 'MD5';
+  if (typeof token !== 'string') return undefined;
   const u = token.trim().toUpperCase();
   for (const a of DIGEST_ALGORITHMS) if (a.toUpperCase() === u) return a;
   return undefined;
@@ -111,9 +112,11 @@ export type DigestSecret =
  */
 export function ha1FromSecret(secret: DigestSecret, a: DigestAlgorithm, username: string, realm: string): string | undefined {
   if (typeof secret === 'string') return computeHa1(a, username, realm, secret);
-  if ('password' in secret) return computeHa1(a, username, realm, secret.password);
+  if (secret === null || typeof secret !== 'object') return undefined;
+  if ('password' in secret) return typeof secret.password === 'string' ? computeHa1(a, username, realm, secret.password) : undefined;
   const base = baseAlgorithm(a);
-  const h = typeof secret.ha1 === 'string' ? secret.ha1 : secret.ha1[base];
+  const raw: unknown = secret.ha1;
+  const h = typeof raw === 'string' ? raw : raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)[base] : undefined;
   if (typeof h !== 'string' || h.length !== hashHexLength(a) || !/^[0-9a-fA-F]+$/.test(h)) return undefined;
   return h;
 }
@@ -128,10 +131,10 @@ export interface DigestParams {
   nonce: string;
   uri: string;
   response: string;
-  algorithm?: string | undefined;
-  qop?: string | undefined;
-  nc?: string | undefined;
-  cnonce?: string | undefined;
+  algorithm?: string | null | undefined;
+  qop?: string | null | undefined;
+  nc?: string | null | undefined;
+  cnonce?: string | null | undefined;
   method?: string | undefined;
 }
 
@@ -146,12 +149,16 @@ export function verifyDigest(params: DigestParams, secret: DigestSecret, method?
   const m = method ?? params.method;
   const { username, realm, nonce, uri, response } = params;
   for (const v of [m, username, realm, nonce, uri, response]) if (typeof v !== 'string') return false;
-  const a = normalizeAlgorithm(params.algorithm === '' ? undefined : params.algorithm);
+  // RegHook bodies are JSON from an application: optional fields must be strings when present.
+  const { algorithm, qop: rawQop, nc, cnonce } = params;
+  for (const v of [algorithm, rawQop, nc, cnonce]) if (v !== undefined && v !== null && typeof v !== 'string') return false;
+  const a = normalizeAlgorithm(algorithm === '' || algorithm === null ? undefined : algorithm);
   if (a === undefined) return false;
-  const qop = params.qop === '' || params.qop === undefined ? undefined : params.qop.toLowerCase();
+  const qop = rawQop === '' || rawQop === undefined || rawQop === null ? undefined : rawQop.toLowerCase();
   if (qop !== undefined && qop !== 'auth') return false;
-  if (qop !== undefined && (typeof params.nc !== 'string' || typeof params.cnonce !== 'string')) return false;
-  if (a.endsWith('-sess') && typeof params.cnonce !== 'string') return false;
+  if (qop !== undefined && (typeof nc !== 'string' || typeof cnonce !== 'string')) return false;
+  if (a.endsWith('-sess') && typeof cnonce !== 'string') return false;
+  if (secret === null || (typeof secret !== 'string' && typeof secret !== 'object')) return false;
   let ha1: string | undefined;
   try {
     ha1 = ha1FromSecret(secret, a, username, realm);
@@ -159,6 +166,7 @@ export function verifyDigest(params: DigestParams, secret: DigestSecret, method?
     return false;
   }
   if (ha1 === undefined) return false;
-  const expected = computeResponse({ algorithm: a, ha1, method: m!, uri, nonce, qop, nc: params.nc, cnonce: params.cnonce });
+  const expected = computeResponse({ algorithm: a, ha1, method: m!, uri, nonce, qop, nc: nc ?? undefined,
+    cnonce: cnonce ?? undefined });
   return digestEquals(expected, response);
 }
