@@ -1,6 +1,12 @@
 /**
  * G.722 64 kbit/s (ITU-T G.722 SB-ADPCM, mode 1): our C implementation (codecs/wasm/g722.c) compiled to wasm.
  * SDP says 8000 Hz (RFC 3551 §4.5.2 quirk) but the audio is 16 kHz: one payload byte per two samples.
+ *
+ * pcmRate 8000 (narrow-band shortcut for transcoding with 8 kHz codecs): the encoder takes 8 kHz PCM as the
+ * lower sub-band directly and codes a silent upper band; the decoder returns the lower sub-band's reconstructed
+ * signal at 8 kHz. One payload byte per 8 kHz sample; the stream is ordinary G.722. This skips the QMF filters
+ * and an 8 ↔ 16 kHz resampler per direction (see g722.c for why it is exact enough: the QMF lower band IS the
+ * 0–4 kHz signal at 8 kHz).
  */
 import { CodecError } from './errors.js';
 import { RepeatAttenuatePlc } from './plc.js';
@@ -17,16 +23,23 @@ function heap(): WasmCodecHeap {
 
 abstract class G722Base {
   readonly name = 'G722';
-  readonly sampleRate = 16000;
   readonly channels = 1;
   protected readonly h: WasmCodecHeap;
   protected state: number;
   protected readonly fn: { reset: Fn; encode: Fn; decode: Fn };
+  /** Samples per payload byte: 2 at 16 kHz, 1 at 8 kHz (narrow-band). */
+  protected readonly spb: number;
 
-  constructor(readonly frameSamples: number) {
+  constructor(readonly frameSamples: number, readonly sampleRate: number) {
     this.h = heap();
     const e = this.h.exports;
-    this.fn = { reset: e.g722_reset as Fn, encode: e.g722_encode as Fn, decode: e.g722_decode as Fn };
+    const nb = sampleRate === 8000;
+    this.spb = nb ? 1 : 2;
+    this.fn = {
+      reset: e.g722_reset as Fn,
+      encode: (nb ? e.g722_encode_nb : e.g722_encode) as Fn,
+      decode: (nb ? e.g722_decode_nb : e.g722_decode) as Fn,
+    };
     this.state = this.h.alloc();
     this.fn.reset(this.state);
   }
@@ -44,17 +57,19 @@ abstract class G722Base {
 
 export class G722Encoder extends G722Base implements Encoder {
   private out: Buffer;
-  constructor(frameSamples: number) {
-    super(frameSamples);
-    this.out = Buffer.allocUnsafe(frameSamples >> 1);
+  constructor(frameSamples: number, sampleRate = 16000) {
+    super(frameSamples, sampleRate);
+    this.out = Buffer.allocUnsafe(Math.ceil(frameSamples / this.spb));
   }
 
   encode(pcm: Int16Array): Buffer {
     this.live();
     const n = pcm.length;
-    if (n & 1) throw new CodecError('DPBX_ERR_CODEC_FRAME_SIZE', `G722: odd frame length ${n}`);
-    if (n >> 1 > this.out.length) this.out = Buffer.allocUnsafe(n >> 1);
-    const out = (n >> 1) === this.out.length ? this.out : this.out.subarray(0, n >> 1);
+    const spb = this.spb;
+    if (n % spb) throw new CodecError('DPBX_ERR_CODEC_FRAME_SIZE', `G722: odd frame length ${n}`);
+    const bytes = n / spb;
+    if (bytes > this.out.length) this.out = Buffer.allocUnsafe(bytes);
+    const out = bytes === this.out.length ? this.out : this.out.subarray(0, bytes);
     const h = this.h;
     const pin = h.scratchPtr;
     const pout = pin + CHUNK * 2;
@@ -62,7 +77,7 @@ export class G722Encoder extends G722Base implements Encoder {
       const len = Math.min(CHUNK, n - off);
       h.i16.set(pcm.subarray(off, off + len), 0);
       this.fn.encode(this.state, pin, len, pout);
-      out.set(h.u8.subarray(CHUNK * 2, CHUNK * 2 + (len >> 1)), off >> 1);
+      out.set(h.u8.subarray(CHUNK * 2, CHUNK * 2 + len / spb), off / spb);
     }
     return out;
   }
@@ -71,8 +86,8 @@ export class G722Encoder extends G722Base implements Encoder {
 export class G722Decoder extends G722Base implements Decoder {
   private out: Int16Array;
   private readonly plc: RepeatAttenuatePlc;
-  constructor(frameSamples: number) {
-    super(frameSamples);
+  constructor(frameSamples: number, sampleRate = 16000) {
+    super(frameSamples, sampleRate);
     this.out = new Int16Array(frameSamples);
     this.plc = new RepeatAttenuatePlc(frameSamples);
   }
@@ -82,8 +97,9 @@ export class G722Decoder extends G722Base implements Decoder {
     if (payload === null) return this.plc.conceal(this.frameSamples);
     const n = payload.length;
     if (n === 0) throw new CodecError('DPBX_ERR_CODEC_BAD_PAYLOAD', 'G722: empty payload');
-    if (2 * n > this.out.length) this.out = new Int16Array(2 * n);
-    const out = 2 * n === this.out.length ? this.out : this.out.subarray(0, 2 * n);
+    const spb = this.spb;
+    if (spb * n > this.out.length) this.out = new Int16Array(spb * n);
+    const out = spb * n === this.out.length ? this.out : this.out.subarray(0, spb * n);
     const h = this.h;
     const pin = h.scratchPtr;
     const half = CHUNK >> 1;
@@ -92,7 +108,7 @@ export class G722Decoder extends G722Base implements Decoder {
       const len = Math.min(half, n - off);
       h.u8.set(payload.subarray(off, off + len), 0);
       this.fn.decode(this.state, pin, len, pout);
-      out.set(h.i16.subarray(CHUNK / 2, CHUNK / 2 + 2 * len), 2 * off);
+      out.set(h.i16.subarray(CHUNK / 2, CHUNK / 2 + spb * len), spb * off);
     }
     this.plc.good(out);
     return out;

@@ -9,13 +9,13 @@ import { OpusDecoderImpl, OpusEncoderImpl, opusStatus } from './opus.js';
 import { L16Decoder, L16Encoder } from './l16.js';
 import { GsmDecoder, GsmEncoder, gsmStatus } from './gsm.js';
 import { amrStatus, AmrDecoder, AmrEncoder } from './amr.js';
-import { CODECS, findCodec, type CodecInfo } from './registry.js';
+import { CODECS, PCM_RATES, findCodec, type CodecInfo } from './registry.js';
 import type { CodecOptions, Decoder, Encoder } from './types.js';
 import { TranscodingPipeline, type PipelineOptions } from './pipeline.js';
 
 export { CodecError, silentLogger, type CodecErrorCode, type CodecLogger } from './errors.js';
 export type { CodecOptions, Decoder, Encoder } from './types.js';
-export { CODECS, findCodec, parseFmtp, type CodecInfo } from './registry.js';
+export { CODECS, PCM_RATES, findCodec, parseFmtp, type CodecInfo } from './registry.js';
 export { Resampler, monoToStereo, stereoToMono, type ResamplerOptions } from './resampler.js';
 export {
   TranscodingPipeline,
@@ -62,7 +62,7 @@ export function listCodecs(): CodecInfo[] {
   return CODECS.filter((c) => ok.has(c.name));
 }
 
-function resolve(name: string, opts: CodecOptions): { info: CodecInfo; frameSamples: number; channels: number } {
+function resolve(name: string, opts: CodecOptions): { info: CodecInfo; frameSamples: number; channels: number; pcmRate: number } {
   const info = findCodec(name, opts.rate);
   if (!info) {
     const byName = findCodec(name);
@@ -76,31 +76,34 @@ function resolve(name: string, opts: CodecOptions): { info: CodecInfo; frameSamp
   const channels = opts.channels ?? 1;
   if (!Number.isInteger(channels) || channels < 1 || channels > (info.name === 'opus' ? 2 : 1))
     throw new CodecError('DPBX_ERR_CODEC_BAD_OPTION', `${info.name}: channels=${String(opts.channels)}`);
+  const pcmRate = opts.pcmRate ?? info.sampleRate;
+  if (!(PCM_RATES[info.name] ?? [info.sampleRate]).includes(pcmRate))
+    throw new CodecError('DPBX_ERR_CODEC_BAD_OPTION', `${info.name}: pcmRate ${String(opts.pcmRate)} not supported`);
   let frameSamples = opts.frameSamples;
   if (frameSamples === undefined) {
     const ptime = opts.ptime ?? info.defaultPtime;
     if (!info.ptimes.includes(ptime) && !(info.name === 'opus' && [2.5, 5].includes(ptime)))
       throw new CodecError('DPBX_ERR_CODEC_BAD_OPTION', `${info.name}: ptime ${ptime} not supported (${info.ptimes.join(', ')})`);
-    frameSamples = (info.sampleRate * ptime) / 1000;
+    frameSamples = (pcmRate * ptime) / 1000;
   }
   if (!Number.isInteger(frameSamples) || frameSamples <= 0)
     throw new CodecError('DPBX_ERR_CODEC_BAD_OPTION', `${info.name}: frameSamples=${String(frameSamples)}`);
-  return { info, frameSamples, channels };
+  return { info, frameSamples, channels, pcmRate };
 }
 
 /** An encoder for SDP name `name`; options carry rate, channels, ptime/frameSamples and fmtp parameters. */
 export function createEncoder(name: string, opts: CodecOptions = {}): Encoder {
-  const { info, frameSamples, channels } = resolve(name, opts);
+  const { info, frameSamples, channels, pcmRate } = resolve(name, opts);
   switch (info.name) {
     case 'PCMU':
     case 'PCMA':
       return new G711Encoder(info.name, frameSamples);
     case 'G722':
-      return new G722Encoder(frameSamples);
+      return new G722Encoder(frameSamples, pcmRate);
     case 'GSM':
       return new GsmEncoder(frameSamples);
     case 'opus':
-      return new OpusEncoderImpl(channels, frameSamples, opts);
+      return new OpusEncoderImpl(channels, frameSamples, opts, pcmRate);
     case 'AMR':
     case 'AMR-WB':
       return new AmrEncoder(info.name, frameSamples, opts);
@@ -112,17 +115,17 @@ export function createEncoder(name: string, opts: CodecOptions = {}): Encoder {
 
 /** A decoder for SDP name `name` (same options as createEncoder). */
 export function createDecoder(name: string, opts: CodecOptions = {}): Decoder {
-  const { info, frameSamples, channels } = resolve(name, opts);
+  const { info, frameSamples, channels, pcmRate } = resolve(name, opts);
   switch (info.name) {
     case 'PCMU':
     case 'PCMA':
       return new G711Decoder(info.name, frameSamples);
     case 'G722':
-      return new G722Decoder(frameSamples);
+      return new G722Decoder(frameSamples, pcmRate);
     case 'GSM':
       return new GsmDecoder(frameSamples);
     case 'opus':
-      return new OpusDecoderImpl(channels, frameSamples);
+      return new OpusDecoderImpl(channels, frameSamples, pcmRate);
     case 'AMR':
     case 'AMR-WB':
       return new AmrDecoder(info.name, frameSamples, opts);

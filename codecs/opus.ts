@@ -2,8 +2,11 @@
  * Opus (RFC 6716, RTP payload RFC 7587) at 48 kHz, mono or stereo, through `@discordjs/opus` (its bundled libopus).
  *
  * fmtp honoured on the encoder: useinbandfec (OPUS_SET_INBAND_FEC + an expected loss of 10 %), usedtx
- * (OPUS_SET_DTX), maxaveragebitrate (OPUS_SET_BITRATE, clamped to 6000..510000), stereo/sprop-stereo only
- * inform the channel count chosen by the caller. Decoding a lost packet (`decode(null)`) runs libopus PLC.
+ * (OPUS_SET_DTX; the pipeline then does not send the ≤ 2-byte DTX frames), maxaveragebitrate (OPUS_SET_BITRATE,
+ * clamped to 6000..510000), stereo/sprop-stereo only inform the channel count chosen by the caller. Local option
+ * `complexity` (0..10). The PCM may be 48, 24, 16, 12 or 8 kHz (`pcmRate`; the RTP clock stays 48000): libopus
+ * resamples internally, so PCMU ↔ opus needs no resampler of ours. Decoding a lost packet (`decode(null)`) runs
+ * libopus PLC.
  * FEC decoding of the *next* packet's redundancy is not reachable: the binding always calls opus_decode with
  * decode_fec = 0 (see docs/codecs.md).
  */
@@ -47,33 +50,37 @@ const OPUS_SET_BITRATE = 4002;
 const OPUS_SET_INBAND_FEC = 4012;
 const OPUS_SET_PACKET_LOSS_PERC = 4014;
 const OPUS_SET_DTX = 4016;
+const OPUS_SET_COMPLEXITY = 4010;
 const OPUS_APPLICATION_VOIP = 2048;
 
 function flag(v: unknown): boolean {
   return v === true || v === 1 || v === '1';
 }
 
-function make(channels: number): OpusNative {
+function make(channels: number, rate: number): OpusNative {
   const C = opusBinding();
   if (!C) throw new CodecError('DPBX_ERR_CODEC_UNAVAILABLE', opusStatus().reason ?? 'opus unavailable');
   if (channels !== 1 && channels !== 2) throw new CodecError('DPBX_ERR_CODEC_BAD_OPTION', `opus: channels ${channels}`);
-  return new C(48000, channels);
+  return new C(rate, channels);
 }
 
-const VALID_FRAMES = new Set([120, 240, 480, 960, 1920, 2880]);
+/** Frame durations libopus codes: 2.5, 5, 10, 20, 40, 60 ms. */
+const VALID_MS = new Set([2.5, 5, 10, 20, 40, 60]);
 
 export class OpusEncoderImpl implements Encoder {
   readonly name = 'opus';
-  readonly sampleRate = 48000;
   private readonly native: OpusNative;
   readonly fec: boolean;
   readonly dtx: boolean;
   readonly bitrate: number | undefined;
+  /** OPUS_SET_COMPLEXITY when the `complexity` option was given (else the libopus default). */
+  readonly complexity: number | undefined;
 
-  constructor(readonly channels: number, readonly frameSamples: number, fmtp: Record<string, unknown>) {
-    if (!VALID_FRAMES.has(frameSamples))
+  /** `sampleRate`: rate of the PCM taken (48000, or 24/16/12/8 kHz: libopus codes it at that bandwidth). */
+  constructor(readonly channels: number, readonly frameSamples: number, fmtp: Record<string, unknown>, readonly sampleRate = 48000) {
+    if (!VALID_MS.has((frameSamples * 1000) / sampleRate))
       throw new CodecError('DPBX_ERR_CODEC_BAD_OPTION', `opus: frame of ${frameSamples} samples is not 2.5..60 ms`);
-    this.native = make(channels);
+    this.native = make(channels, sampleRate);
     this.native.applyEncoderCTL(OPUS_SET_APPLICATION, OPUS_APPLICATION_VOIP);
     this.fec = flag(fmtp.useinbandfec);
     this.dtx = flag(fmtp.usedtx);
@@ -82,6 +89,15 @@ export class OpusEncoderImpl implements Encoder {
       this.native.applyEncoderCTL(OPUS_SET_PACKET_LOSS_PERC, 10);
     }
     if (this.dtx) this.native.applyEncoderCTL(OPUS_SET_DTX, 1);
+    // Not an SDP parameter: a local CPU/quality trade-off (libopus default 10; WebRTC uses 9 on desktops, 5 on
+    // phones). Encoding cost roughly halves from 10 to 5 (bench/transcode.js reports both).
+    if (fmtp.complexity !== undefined) {
+      const c = Number(fmtp.complexity);
+      if (!Number.isInteger(c) || c < 0 || c > 10)
+        throw new CodecError('DPBX_ERR_CODEC_BAD_OPTION', `opus: complexity=${String(fmtp.complexity)} (0..10)`);
+      this.complexity = c;
+      this.native.applyEncoderCTL(OPUS_SET_COMPLEXITY, c);
+    }
     if (fmtp.maxaveragebitrate !== undefined) {
       const b = Number(fmtp.maxaveragebitrate);
       if (!Number.isFinite(b) || b <= 0)
@@ -102,12 +118,12 @@ export class OpusEncoderImpl implements Encoder {
 
 export class OpusDecoderImpl implements Decoder {
   readonly name = 'opus';
-  readonly sampleRate = 48000;
   private readonly native: OpusNative;
   private static readonly EMPTY = Buffer.alloc(0);
 
-  constructor(readonly channels: number, readonly frameSamples: number) {
-    this.native = make(channels);
+  /** `sampleRate`: rate of the PCM given (libopus decodes any opus packet at 48/24/16/12/8 kHz). */
+  constructor(readonly channels: number, readonly frameSamples: number, readonly sampleRate = 48000) {
+    this.native = make(channels, sampleRate);
   }
 
   decode(payload: Buffer | null): Int16Array {

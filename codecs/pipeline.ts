@@ -11,7 +11,7 @@
  * frames returned by one `push` are valid until the next call.
  */
 import { CodecError, silentLogger, type CodecLogger } from './errors.js';
-import { findCodec, type CodecInfo } from './registry.js';
+import { PCM_RATES, findCodec, type CodecInfo } from './registry.js';
 import { Resampler, monoToStereo, stereoToMono } from './resampler.js';
 import type { CodecOptions, Decoder, Encoder } from './types.js';
 
@@ -87,6 +87,9 @@ export class TranscodingPipeline {
   /** Input RTP timestamp the next packet should carry if no time was skipped (-1: unknown). */
   private expectInTs = -1;
   private outTs = -1;
+  /** RTP timestamp units per PCM sample of the decoder / encoder (0.5 for G.722 at 16 kHz, 6 for opus at 8 kHz). */
+  private readonly inTsPerSample: number;
+  private readonly outTsPerSample: number;
   /** Opus DTX on: encoder outputs of ≤ 2 bytes are not sent. */
   private readonly dtx: boolean;
   private pendingMarker = false;
@@ -103,8 +106,17 @@ export class TranscodingPipeline {
     this.to = t;
     this.logger = opts.logger ?? silentLogger;
     this.maxConceal = opts.maxConcealFrames ?? 5;
-    this.decoder = opts.createDecoder(opts.from.name, opts.from);
-    this.encoder = opts.createEncoder(opts.to.name, opts.to);
+    // Codecs that can exchange PCM at several rates (opus, G.722) meet the other side at the highest rate both
+    // can use, so no resampler runs in the common cases (PCMU ↔ opus at 8 kHz, G.722 ↔ opus at 16 kHz, ...).
+    const fromRates = opts.from.pcmRate !== undefined ? [opts.from.pcmRate as number] : (PCM_RATES[f.name] ?? [f.sampleRate]);
+    const toRates = opts.to.pcmRate !== undefined ? [opts.to.pcmRate as number] : (PCM_RATES[t.name] ?? [t.sampleRate]);
+    const common = fromRates.filter((r) => toRates.includes(r)).sort((a, b) => b - a)[0];
+    const fromOpts = common !== undefined && PCM_RATES[f.name] ? { ...opts.from, pcmRate: common } : opts.from;
+    const toOpts = common !== undefined && PCM_RATES[t.name] ? { ...opts.to, pcmRate: common } : opts.to;
+    this.decoder = opts.createDecoder(opts.from.name, fromOpts);
+    this.encoder = opts.createEncoder(opts.to.name, toOpts);
+    this.inTsPerSample = f.clockRate / this.decoder.sampleRate;
+    this.outTsPerSample = t.clockRate / this.encoder.sampleRate;
     this.outChannels = this.encoder.channels;
     this.outFrame = this.encoder.frameSamples * this.outChannels;
     this.resampler =
@@ -216,7 +228,7 @@ export class TranscodingPipeline {
       this.fifo.fill(0, this.fifoLen, n);
       this.fifoLen = n;
       this.drain();
-      outGap -= (pad / this.outChannels) * this.to.timestampPerSample;
+      outGap -= (pad / this.outChannels) * this.outTsPerSample;
     }
     if (outGap > 0) this.outTs = (this.outTs + Math.round(outGap)) >>> 0;
     this.expectInTs = inTs;
@@ -225,7 +237,7 @@ export class TranscodingPipeline {
   /** Decoded PCM (decoder rate/channels) → FIFO at encoder rate/channels; advances the expected input ts. */
   private feedDecoded(pcm: Int16Array): void {
     if (this.expectInTs >= 0) {
-      const dur = (pcm.length / this.decoder.channels) * this.from.timestampPerSample;
+      const dur = (pcm.length / this.decoder.channels) * this.inTsPerSample;
       this.expectInTs = (this.expectInTs + Math.round(dur)) >>> 0;
     }
     let x = pcm;
@@ -248,7 +260,7 @@ export class TranscodingPipeline {
   private drain(): void {
     const n = this.outFrame;
     let off = 0;
-    const dur = Math.round(this.encoder.frameSamples * this.to.timestampPerSample);
+    const dur = Math.round(this.encoder.frameSamples * this.outTsPerSample);
     while (this.fifoLen - off >= n) {
       const idx = this.result.length;
       let payload: Buffer;

@@ -74,6 +74,12 @@ export const CODECS: readonly CodecInfo[] = [
   ),
 ];
 
+/** PCM rates a codec object can exchange (CodecOptions.pcmRate), first = default; others: only their own. */
+export const PCM_RATES: Readonly<Record<string, readonly number[]>> = {
+  G722: [16000, 8000],
+  opus: [48000, 24000, 16000, 12000, 8000],
+};
+
 /** Registry entry by SDP name (case-insensitive) and, when given, clock rate. */
 export function findCodec(name: string, clockRate?: number): CodecInfo | undefined {
   const n = name.toUpperCase();

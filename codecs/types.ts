@@ -13,6 +13,13 @@ export interface CodecOptions {
   frameSamples?: number;
   /** Packetisation time in ms, used when frameSamples is absent. */
   ptime?: number;
+  /**
+   * Sample rate of the PCM the codec object takes / gives, when the codec can work at several (the RTP clock does
+   * not change): G722 16000 (default) or 8000 (narrow-band shortcut, see g722.ts); opus 48000 (default), 24000,
+   * 16000, 12000 or 8000 (libopus resamples internally). The transcoding pipeline picks the other side's rate so
+   * no resampler runs. Other codecs accept only their own rate.
+   */
+  pcmRate?: number;
   /** Any fmtp parameters (strings or numbers), e.g. useinbandfec, usedtx, maxaveragebitrate, octet-align. */
   [fmtp: string]: unknown;
 }

@@ -21,7 +21,7 @@ build_one() { # name exports...
 }
 if [ "$what" = wasm ] || [ "$what" = all ]; then
   mkdir -p "$OUT"
-  build_one g722 g722_state_size g722_reset g722_encode g722_decode
+  build_one g722 g722_state_size g722_reset g722_encode g722_decode g722_encode_nb g722_decode_nb
   if [ -f codecs/wasm/gsm610.c ]; then
     build_one gsm610 gsm_state_size gsm_reset gsm_encode gsm_decode
   fi

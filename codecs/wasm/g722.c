@@ -21,9 +21,6 @@ typedef unsigned char uint8;
  */
 static const int32 QMF_H[12] = {3, -11, 12, 32, -210, 951, 3876, -805, 362, -156, 53, -11};
 
-/* QUANTL decision levels Q6 (Table 7), for mil = 1..29. */
-static const int32 Q6[30] = {0,   35,  72,  110, 150, 190, 233, 276, 323, 370, 422, 473, 530, 587, 650,
-                             714, 786, 858, 940, 1023, 1121, 1219, 1339, 1458, 1612, 1765, 1980, 2195, 2557, 2919};
 /* QUANTL output codes for negative (ILN) and positive (ILP) differences, indexed by mil (Table 7). */
 static const int32 ILN[31] = {0,  63, 62, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19,
                               18, 17, 16, 15, 14, 13, 12, 11, 10, 9,  8,  7,  6,  5,  4};
@@ -67,7 +64,12 @@ typedef struct {
 typedef struct {
   band_t band[2]; /* [0] lower, [1] upper */
   int32 x[24];    /* QMF delay line */
+  int32 hi_still; /* g722_encode_nb: the upper band (silent input) reached its fixed point ... */
+  int32 hi_code;  /* ... and emits this code forever */
 } g722_t;
+
+/* Samples per block of the local QMF window (even). */
+#define QBLK 320
 
 static int32 sat16(int32 v) { return v > 32767 ? 32767 : (v < -32768 ? -32768 : v); }
 
@@ -181,76 +183,177 @@ static void update_high(band_t *b, int32 ih) {
 }
 
 /*
+ * QUANTL: mil = the first index in 1..29 whose decision level Q6[mil] * DETL exceeds wd, else 30 — the
+ * Recommendation's sequential comparison. The levels grow with mil, so mil - 1 = the number of levels that wd
+ * reaches, counted here by a branch-free binary search over Q6 padded to 32 entries (the padding only makes the
+ * count overshoot past 29, which the final cap removes).
+ */
+/* QUANTL decision levels Q6 (Table 7) for mil = 1..29, padded to 32 entries. */
+static const int32 Q6P[32] = {0,   35,  72,  110, 150, 190, 233, 276, 323, 370, 422, 473, 530, 587, 650, 714,
+                              786, 858, 940, 1023, 1121, 1219, 1339, 1458, 1612, 1765, 1980, 2195, 2557, 2919,
+                              32767, 32767};
+static int32 quantl(int32 el, int32 wd, int32 det) {
+  int32 m = 0;
+  m += (wd >= ((Q6P[m + 16] * det) >> 12)) ? 16 : 0;
+  m += (wd >= ((Q6P[m + 8] * det) >> 12)) ? 8 : 0;
+  m += (wd >= ((Q6P[m + 4] * det) >> 12)) ? 4 : 0;
+  m += (wd >= ((Q6P[m + 2] * det) >> 12)) ? 2 : 0;
+  m += (wd >= ((Q6P[m + 1] * det) >> 12)) ? 1 : 0;
+  int32 mil = (m > 29 ? 29 : m) + 1;
+  return (el < 0) ? ILN[mil] : ILP[mil];
+}
+
+/* SUBTH + QUANTH: upper band 2-bit code */
+static int32 quanth(int32 xh, const band_t *hi) {
+  int32 eh = sat16(xh - hi->s);
+  int32 wd = (eh >= 0) ? eh : -(eh + 1);
+  int32 mih = (wd >= ((564 * hi->det) >> 12)) ? 2 : 1;
+  return (eh < 0) ? (mih == 1 ? 1 : 0) : (mih == 1 ? 3 : 2);
+}
+
+/*
  * Encode n 16 kHz samples (n even) into n/2 bytes, each (IH << 6) | IL.
  */
 void g722_encode(g722_t *st, const int16 *in, int n, uint8 *out) {
-  int32 *x = st->x;
   band_t *lo = &st->band[0], *hi = &st->band[1];
-  for (int j = 0; j + 1 < n; j += 2) {
-    /* Transmit QMF: shift the delay line by two and take one output per pair (decimation). */
-    for (int i = 0; i < 22; i++) x[i] = x[i + 2];
-    x[22] = in[j];
-    x[23] = in[j + 1];
-    int32 sum_odd = 0, sum_even = 0;
-    for (int i = 0; i < 12; i++) {
-      sum_odd += x[2 * i] * QMF_H[i];
-      sum_even += x[2 * i + 1] * QMF_H[11 - i];
+  st->hi_still = 0;
+  /* Transmit QMF over a local window: 22 samples of history then up to QBLK new ones, so the delay line is
+   * shifted once per block instead of once per sample pair. Pair j uses the 24 samples ending at in[j + 1]. */
+  int32 h[22 + QBLK];
+  for (int i = 0; i < 22; i++) h[i] = st->x[i + 2];
+  for (int j0 = 0; j0 + 1 < n; j0 += QBLK) {
+    int m = n - j0 < QBLK ? (n - j0) & ~1 : QBLK;
+    for (int k = 0; k < m; k++) h[22 + k] = in[j0 + k];
+    for (int k = 0; k < m; k += 2) {
+      const int32 *x = &h[k];
+      int32 sum_odd = 0, sum_even = 0;
+      for (int i = 0; i < 12; i++) {
+        sum_odd += x[2 * i] * QMF_H[i];
+        sum_even += x[2 * i + 1] * QMF_H[11 - i];
+      }
+      int32 xl = (sum_even + sum_odd) >> 14;
+      int32 xh = (sum_even - sum_odd) >> 14;
+
+      /* SUBTL + QUANTL */
+      int32 el = sat16(xl - lo->s);
+      int32 wd = (el >= 0) ? el : -(el + 1);
+      int32 il = quantl(el, wd, lo->det);
+      /* SUBTH + QUANTH */
+      int32 ih = quanth(xh, hi);
+
+      update_low(lo, il);
+      update_high(hi, ih);
+      out[(j0 + k) >> 1] = (uint8)((ih << 6) | il);
     }
-    int32 xl = (sum_even + sum_odd) >> 14;
-    int32 xh = (sum_even - sum_odd) >> 14;
-
-    /* SUBTL + QUANTL */
-    int32 el = sat16(xl - lo->s);
-    int32 wd = (el >= 0) ? el : -(el + 1);
-    int32 mil = 1;
-    while (mil < 30 && wd >= ((Q6[mil] * lo->det) >> 12)) mil++;
-    int32 il = (el < 0) ? ILN[mil] : ILP[mil];
-
-    /* SUBTH + QUANTH */
-    int32 eh = sat16(xh - hi->s);
-    wd = (eh >= 0) ? eh : -(eh + 1);
-    int32 mih = (wd >= ((564 * hi->det) >> 12)) ? 2 : 1;
-    int32 ih = (eh < 0) ? (mih == 1 ? 1 : 0) : (mih == 1 ? 3 : 2);
-
-    update_low(lo, il);
-    update_high(hi, ih);
-    out[j >> 1] = (uint8)((ih << 6) | il);
+    for (int i = 0; i < 22; i++) h[i] = h[m + i];
   }
+  for (int i = 0; i < 22; i++) st->x[i + 2] = h[i];
 }
 
 /*
  * Decode n bytes into 2n 16 kHz samples (mode 1: 6-bit lower band).
  */
 void g722_decode(g722_t *st, const uint8 *in, int n, int16 *out) {
-  int32 *x = st->x;
+  band_t *lo = &st->band[0], *hi = &st->band[1];
+  /* Receive QMF over a local window, as in the encoder: 22 values of history, then two per decoded byte. */
+  int32 h[22 + QBLK];
+  for (int i = 0; i < 22; i++) h[i] = st->x[i + 2];
+  for (int j0 = 0; j0 < n; j0 += QBLK / 2) {
+    int m = n - j0 < QBLK / 2 ? n - j0 : QBLK / 2;
+    for (int k = 0; k < m; k++) {
+      int32 ilr = in[j0 + k] & 63;
+      int32 ih = in[j0 + k] >> 6;
+      /* INVQBL (6-bit) + RECONS, limited to 15 bits (LIMIT block) */
+      int32 dl = (lo->det * QM6[ilr]) >> 15;
+      int32 rl = lo->s + dl;
+      if (rl > 16383) rl = 16383;
+      if (rl < -16384) rl = -16384;
+      /* INVQAH + RECONS */
+      int32 dh = (hi->det * QM2[ih]) >> 15;
+      int32 rh = hi->s + dh;
+      if (rh > 16383) rh = 16383;
+      if (rh < -16384) rh = -16384;
+
+      update_low(lo, ilr);
+      update_high(hi, ih);
+
+      /* Receive QMF: interpolate by two */
+      h[22 + 2 * k] = rl + rh;
+      h[23 + 2 * k] = rl - rh;
+      const int32 *x = &h[2 * k];
+      int32 xout1 = 0, xout2 = 0;
+      for (int i = 0; i < 12; i++) {
+        xout2 += x[2 * i] * QMF_H[i];
+        xout1 += x[2 * i + 1] * QMF_H[11 - i];
+      }
+      out[2 * (j0 + k)] = (int16)sat16(xout1 >> 11);
+      out[2 * (j0 + k) + 1] = (int16)sat16(xout2 >> 11);
+    }
+    for (int i = 0; i < 22; i++) h[i] = h[2 * m + i];
+  }
+  for (int i = 0; i < 22; i++) st->x[i + 2] = h[i];
+}
+
+/*
+ * Narrow-band shortcuts for transcoding to and from 8 kHz codecs (not part of the Recommendation's interfaces,
+ * deliberately): the transmit QMF splits 0-8 kHz into a lower band that IS the 0-4 kHz signal decimated to 8 kHz
+ * (at half amplitude: the filter's DC gain is 2^13 and its output is shifted by 14) and an upper band. When the
+ * source is 8 kHz audio there is nothing above 4 kHz, so the QMF and the 8 -> 16 kHz resampler are skipped: each
+ * 8 kHz sample, halved, is the lower-band input and the upper band encodes silence. The bit stream is ordinary
+ * G.722 (any decoder plays it). Likewise the decoder can stop at the lower band's reconstructed signal RL and
+ * give it, doubled, as 8 kHz output, skipping the receive QMF, the upper band and the 16 -> 8 kHz resampler.
+ */
+#define BAND_WORDS (sizeof(band_t) / sizeof(int32))
+
+static void save_band(int32 *to, const band_t *b) {
+  const int32 *p = (const int32 *)b;
+  for (unsigned i = 0; i < BAND_WORDS; i++) to[i] = p[i];
+}
+
+static int same_band(const int32 *saved, const band_t *b) {
+  const int32 *p = (const int32 *)b;
+  for (unsigned i = 0; i < BAND_WORDS; i++)
+    if (saved[i] != p[i]) return 0;
+  return 1;
+}
+
+void g722_encode_nb(g722_t *st, const int16 *in, int n, uint8 *out) {
   band_t *lo = &st->band[0], *hi = &st->band[1];
   for (int j = 0; j < n; j++) {
+    int32 xl = in[j] >> 1;
+    int32 el = sat16(xl - lo->s);
+    int32 wd = (el >= 0) ? el : -(el + 1);
+    int32 il = quantl(el, wd, lo->det);
+    update_low(lo, il);
+    int32 ih;
+    if (st->hi_still) {
+      ih = st->hi_code;
+    } else {
+      /* The upper band's input is 0, so its next state depends on its state alone: once one update leaves the
+       * state unchanged it never changes again (from reset that happens after ~220 samples) and the code is
+       * constant. Skipping its updates from then on is exact, not an approximation. */
+      int32 before[BAND_WORDS];
+      save_band(before, hi);
+      ih = quanth(0, hi);
+      update_high(hi, ih);
+      if (same_band(before, hi)) {
+        st->hi_still = 1;
+        st->hi_code = ih;
+      }
+    }
+    out[j] = (uint8)((ih << 6) | il);
+  }
+}
+
+void g722_decode_nb(g722_t *st, const uint8 *in, int n, int16 *out) {
+  band_t *lo = &st->band[0];
+  for (int j = 0; j < n; j++) {
     int32 ilr = in[j] & 63;
-    int32 ih = in[j] >> 6;
-    /* INVQBL (6-bit) + RECONS, limited to 15 bits (LIMIT block) */
     int32 dl = (lo->det * QM6[ilr]) >> 15;
     int32 rl = lo->s + dl;
     if (rl > 16383) rl = 16383;
     if (rl < -16384) rl = -16384;
-    /* INVQAH + RECONS */
-    int32 dh = (hi->det * QM2[ih]) >> 15;
-    int32 rh = hi->s + dh;
-    if (rh > 16383) rh = 16383;
-    if (rh < -16384) rh = -16384;
-
     update_low(lo, ilr);
-    update_high(hi, ih);
-
-    /* Receive QMF: interpolate by two */
-    for (int i = 0; i < 22; i++) x[i] = x[i + 2];
-    x[22] = rl + rh;
-    x[23] = rl - rh;
-    int32 xout1 = 0, xout2 = 0;
-    for (int i = 0; i < 12; i++) {
-      xout2 += x[2 * i] * QMF_H[i];
-      xout1 += x[2 * i + 1] * QMF_H[11 - i];
-    }
-    out[2 * j] = (int16)sat16(xout1 >> 11);
-    out[2 * j + 1] = (int16)sat16(xout2 >> 11);
+    out[j] = (int16)sat16(rl * 2);
   }
 }

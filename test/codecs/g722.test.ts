@@ -5,10 +5,10 @@
  */
 import t from 'tap';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createDecoder, createEncoder } from '../../codecs/index.js';
 import { skipUnlessCommand } from '../helpers/env.js';
-import { concat, estimateFreq, firstDiff, readS16, run, snrDb, speech, sweep, tmp, tone, writeS16 } from './audio.js';
+import { concat, estimateFreq, firstDiff, readS16, rms, run, snrDb, speech, sweep, tmp, tone, writeS16 } from './audio.js';
 
 function encodeAll(pcm: Int16Array): Buffer {
   const enc = createEncoder('G722');
@@ -81,4 +81,51 @@ t.test('loss concealment and garbage', async (t) => {
   dec.close();
   dec.close();
   t.throws(() => dec.decode(null), { code: 'DPBX_ERR_CODEC_CLOSED' });
+});
+
+t.test('narrow-band shortcut (pcmRate 8000): ordinary G.722 stream, tone kept at unit gain both ways', async (t) => {
+  const enc = createEncoder('G722', { pcmRate: 8000 });
+  t.equal(enc.sampleRate, 8000);
+  t.equal(enc.frameSamples, 160, '20 ms at 8 kHz');
+  const x = tone(1000, 8000, 8000, 10000);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < x.length; i += 160) parts.push(Buffer.from(enc.encode(x.subarray(i, i + 160))));
+  t.ok(parts.every((p) => p.length === 160), '160 bytes per 20 ms: 64 kbit/s as always');
+  const bytes = Buffer.concat(parts);
+  const hiCodes = new Set(Array.from(bytes.subarray(320)).map((b) => b >> 6));
+  t.equal(hiCodes.size, 1, 'the silent upper band settles to one constant code (its fixed point)');
+  // a standard (full-band) decoder hears the tone at the input level
+  const y = decodeAll(bytes).subarray(3200);
+  const f = estimateFreq(y, 16000);
+  t.ok(Math.abs(f - 1000) < 10, `full decoder: ${f.toFixed(2)} Hz`);
+  const gain = rms(y) / rms(x);
+  t.ok(gain > 0.85 && gain < 1.15, `full decoder: gain ${gain.toFixed(3)} ≈ 1`);
+  t.ok(snrDb(y, 1000, 16000) > 20, 'full decoder: SNR > 20 dB');
+  // the narrow-band decoder on an ordinary 16 kHz-encoded stream gives the 0–4 kHz signal at 8 kHz
+  const wide = encodeAll(tone(1000, 16000, 16000, 10000));
+  const dec = createDecoder('G722', { pcmRate: 8000 });
+  const out: Int16Array[] = [];
+  for (let i = 0; i < wide.length; i += 160) out.push(dec.decode(wide.subarray(i, i + 160)).slice());
+  const z = concat(out).subarray(800);
+  t.equal(z.length + 800, 8000, 'one sample per byte');
+  t.ok(Math.abs(estimateFreq(z, 8000) - 1000) < 10, 'narrow-band decoder: 1 kHz');
+  const g2 = rms(z) / rms(x);
+  t.ok(g2 > 0.85 && g2 < 1.15, `narrow-band decoder: gain ${g2.toFixed(3)} ≈ 1`);
+  t.ok(snrDb(z, 1000, 8000) > 20, 'narrow-band decoder: SNR > 20 dB');
+  t.throws(() => createEncoder('G722', { pcmRate: 48000 }), { code: 'DPBX_ERR_CODEC_BAD_OPTION' });
+});
+
+t.test('ffmpeg decodes the narrow-band encoder\'s stream to the same samples as our decoder', { skip: skipUnlessCommand('ffmpeg') }, async (t) => {
+  const dir = tmp();
+  const enc = createEncoder('G722', { pcmRate: 8000 });
+  const x = sweep(100, 3800, 8000, 8000 * 2);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < x.length; i += 160) parts.push(Buffer.from(enc.encode(x.subarray(i, i + 160))));
+  const file = join(dir, 'nb.g722');
+  writeFileSync(file, Buffer.concat(parts));
+  const raw = join(dir, 'nb.raw');
+  run('ffmpeg', ['-v', 'error', '-y', '-f', 'g722', '-i', file, '-f', 's16le', raw]);
+  const theirs = readS16(raw);
+  const ours = decodeAll(Buffer.concat(parts));
+  t.equal(firstDiff(Buffer.from(ours.buffer, ours.byteOffset, ours.byteLength), Buffer.from(theirs.buffer, theirs.byteOffset, ours.byteLength)), -1);
 });

@@ -64,3 +64,21 @@ t.test('PLC on loss, typed errors on garbage', { skip }, async (t) => {
   // a TOC claiming code 3 with an impossible frame count is rejected by libopus
   t.throws(() => dec.decode(Buffer.from([0x03, 0xff])), { code: 'DPBX_ERR_CODEC_BAD_PAYLOAD' });
 });
+
+t.test('PCM at 8/16 kHz (pcmRate): RTP clock stays 48000, a 1 kHz tone survives, complexity is validated', { skip }, async (t) => {
+  for (const pcmRate of [8000, 16000]) {
+    const enc = createEncoder('opus', { pcmRate });
+    const dec = createDecoder('opus', { pcmRate });
+    t.equal(enc.frameSamples, pcmRate / 50, '20 ms of PCM at pcmRate');
+    const x = tone(1000, pcmRate, pcmRate, 10000);
+    const parts: Int16Array[] = [];
+    for (let i = 0; i < x.length; i += enc.frameSamples) parts.push(dec.decode(enc.encode(x.subarray(i, i + enc.frameSamples))).slice());
+    const y = concat(parts).subarray(pcmRate / 5);
+    t.ok(Math.abs(estimateFreq(y, pcmRate) - 1000) < 10, `${pcmRate}: 1000 ± 10 Hz`);
+    const snr = snrDb(y, 1000, pcmRate);
+    t.ok(snr > 15, `${pcmRate}: SNR ${snr.toFixed(1)} dB > 15`);
+  }
+  t.equal((createEncoder('opus', { complexity: 5 }) as unknown as { complexity: number }).complexity, 5);
+  t.throws(() => createEncoder('opus', { complexity: 11 }), { code: 'DPBX_ERR_CODEC_BAD_OPTION' });
+  t.throws(() => createEncoder('opus', { pcmRate: 44100 }), { code: 'DPBX_ERR_CODEC_BAD_OPTION' });
+});

@@ -199,3 +199,23 @@ t.test('opus usedtx=1: silent frames are not sent, their time passes, speech res
   t.equal((last.ts - on.frames[0]!.ts) >>> 0, 134 * 960, 'the timeline is kept: last frame 134 × 20 ms after the first');
   t.ok(on.frames.slice(1).some((f) => f.marker), 'a talk-spurt after DTX starts with the marker');
 });
+
+t.test('multi-rate codecs meet the other side at a common PCM rate (no resampler), timestamps in the RTP clock', async (t) => {
+  const g = createTranscoder({ from: { name: 'PCMU' }, to: { name: 'G722' } });
+  t.equal(g.encoder.sampleRate, 8000, 'PCMU → G722: narrow-band G.722 encoder');
+  const back = createTranscoder({ from: { name: 'G722' }, to: { name: 'PCMU' } });
+  t.equal(back.decoder.sampleRate, 8000, 'G722 → PCMU: narrow-band G.722 decoder');
+  const f = g.push(pcmuPackets(1)[0]!, { seq: 1, timestamp: 0 })[0]!;
+  t.equal(f.samples, 160, '20 ms = 160 ticks of the 8000 Hz G.722 RTP clock');
+  const full = createTranscoder({ from: { name: 'G722' }, to: { name: 'G722', ptime: 30 } });
+  t.equal(full.decoder.sampleRate, 16000, 'G722 → G722 stays wide-band');
+  if (available.has('opus')) {
+    const o = createTranscoder({ from: { name: 'PCMU' }, to: { name: 'opus' } });
+    t.equal(o.encoder.sampleRate, 8000, 'PCMU → opus: libopus takes the 8 kHz PCM');
+    t.equal(o.push(pcmuPackets(1)[0]!, { seq: 1, timestamp: 0 })[0]!.samples, 960, '20 ms = 960 ticks of the 48 kHz clock');
+    const w = createTranscoder({ from: { name: 'G722' }, to: { name: 'opus' } });
+    t.equal(w.encoder.sampleRate, 16000, 'G722 → opus: wide-band at 16 kHz');
+    const pinned = createTranscoder({ from: { name: 'PCMU' }, to: { name: 'opus', pcmRate: 48000 } });
+    t.equal(pinned.encoder.sampleRate, 48000, 'an explicit pcmRate is kept (then the resampler runs)');
+  }
+});
