@@ -142,6 +142,18 @@ for (const suite of SUITES) {
           '-t', '1', '-y', wav],
         20000,
       );
+      // Wait until ffmpeg has bound its port (a loaded machine may take seconds to start it): packets sent before
+      // would be lost, and losing the ones before the sequence wrap would leave ffmpeg with the wrong ROC.
+      for (let i = 0; i < 500; i++) {
+        const p2 = createSocket('udp4');
+        const busy = await new Promise<boolean>((resolve) => {
+          p2.once('error', () => resolve(true));
+          p2.bind(port, '127.0.0.1', () => resolve(false));
+        });
+        await new Promise<void>((r) => p2.close(() => r()));
+        if (busy) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const tx = SrtpContext.fromSdes(suite, key);
       const pkt = Buffer.alloc(12 + 160);
       const out = Buffer.alloc(1500);
