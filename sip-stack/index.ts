@@ -4,3 +4,4 @@ export * from './transport/index.js';
 export * from './auth/index.js';
 export * from './transaction/index.js';
 export * from './dialog/index.js';
+export * from './ua/index.js';
