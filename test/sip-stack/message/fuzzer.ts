@@ -79,7 +79,7 @@ const TOKENS = ['\r\n', '\n', '\r', '\r\n\r\n', '\r\n ', ' ', ';', ',', '"', '<'
 /** One mutated input from the corpus (1–4 mutations). */
 export function mutate(corpus: Buffer[], r: () => number): Buffer {
   const pick = (n: number) => Math.floor(r() * n);
-  let b = Buffer.from(corpus[pick(corpus.length)]!);
+  let b: Buffer = Buffer.from(corpus[pick(corpus.length)]!);
   const rounds = 1 + pick(4);
   for (let k = 0; k < rounds; k++) {
     const len = b.length;
@@ -188,7 +188,7 @@ function describe(e: unknown): string {
 /** Rebuild input `index` of a run with `seed` (for reproducing a failure). */
 export function replay(corpus: Buffer[], seed: number, index: number): Buffer {
   const r = rng(seed);
-  let b = Buffer.alloc(0);
+  let b: Buffer = Buffer.alloc(0);
   for (let i = 0; i <= index; i++) {
     b = mutate(corpus, r);
     r(); // the chunking draw of runFuzz
