@@ -1,7 +1,7 @@
 // Typed errors of the SIP message layer. Every failure of parsing or framing is a SipParseError with a stable
 // `code`, the SIP `status` a server should answer with (when it answers at all) and a precise `reason`.
 
-/** Stable error codes; each is described in docs/sip-message.md. */
+/** Stable error codes; each is described in docs/sip-stack.md (section "message"). */
 export type SipParseErrorCode =
   | 'DPBX_ERR_SIP_PARSE'
   | 'DPBX_ERR_SIP_VERSION'
