@@ -1,23 +1,37 @@
-// Transcoding benchmark: raw per-frame encode/decode cost of every codec, and transcoded calls per core for
-// PCMU↔Opus, PCMU↔G.722, PCMU↔GSM, PCMU↔AMR (both directions of a call, 20 ms frames:
-// calls/core = 20 ms / CPU time of one frame pair). Peer: the same PCMU↔Opus and PCMU↔G.722 chains through
-// ffmpeg's codecs (libopus / native g722, its resampler, pcm_mulaw), measured with `ffmpeg -benchmark` in the same
-// run on the same audio (user+sys CPU, one thread, converted to µs per 20 ms frame pair).
+// Transcoding benchmark (issue 5). Three figures, progress on stderr, one final stdout line `BENCH {json}`:
 //
-// Usage: npm run build && node bench/transcode.js [--quick]
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+//  1. raw_us_per_frame: CPU µs to encode / decode one 20 ms frame, per codec (our codec objects, one thread).
+//  2. ours_pipeline_calls_per_core: transcoded calls one core can carry, from the CPU time of one call's two
+//     TranscodingPipelines (PCMU→X and X→PCMU, 20 ms frames): calls/core = 20 ms / CPU µs per frame pair.
+//     Pure codec work: no sockets.
+//  3. Real-time load THROUGH A MEDIA SERVER, ours vs the peer in the same run: N concurrent calls, each a PCMU leg
+//     and an X leg on 127.0.0.1, both sides sending 50 packets/s (PCMU 1 kHz+ tones one way, X frames the other),
+//     for `seconds` after 1 s of warm-up. Ours = media/relay (1 worker thread) with codecs/relay-transcoder.js,
+//     hosted by this process (which does nothing else meanwhile); peer = Debian's rtpengine (rtpengine-daemon,
+//     userspace `--table=-1`, ng `offer` with `codec: {transcode: [X]}` and an answer accepting only X). The
+//     traffic generator is a child process (bench/lib/transcode-load.js) so its CPU is not counted. CPU = user+sys
+//     of the media process (process.cpuUsage / /proc/<pid>/stat), calls/core = N·seconds / CPU seconds; loss =
+//     packets not delivered. Peer pairs: opus, G722, GSM (rtpengine only decodes AMR: ours alone there).
+//
+// Targets (closing note of issue 5, not tests): ≥ 300 PCMU↔opus and ≥ 1,500 PCMU↔G722 calls per core.
+// Usage: npx tsc -p tsconfig.json && node bench/transcode.js [--quick] [--calls=N] [--seconds=S]
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { codecStatus, createDecoder, createEncoder, createTranscoder, findCodec } from '../dist/codecs/index.js';
+import { createRelay } from '../dist/media/index.js';
+import { rtpengineBinary, rtpengineVersion, startRtpengine } from './lib/rtpengine.js';
 
-const quick = process.argv.includes('--quick');
-const SECONDS = quick ? 20 : 120; // audio per measurement
-const log = (...a) => process.stderr.write(a.join(' ') + '\n');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const arg = (n) => args.find((a) => a.startsWith(`--${n}=`))?.split('=')[1];
+const RAW_SECONDS = quick ? 4 : 60; // audio per raw / pipeline measurement
+const LOAD_SECONDS = Number(arg('seconds') ?? (quick ? 2 : 15));
+const CALLS = Number(arg('calls') ?? (quick ? 20 : 100));
+const log = (...a) => process.stderr.write(`[transcode-bench] ${a.join(' ')}\n`);
 
-function tone(rate, n) {
+/** Two tones with slow AM so the codecs do real work (no DTX / silence shortcuts). */
+function signal(rate, n) {
   const x = new Int16Array(n);
-  // a 2-tone + slow AM so codecs do real work (not silence / DTX)
   for (let i = 0; i < n; i++) {
     const t = i / rate;
     x[i] = Math.round(6000 * (1 + 0.5 * Math.sin(2 * Math.PI * 3 * t)) * (Math.sin(2 * Math.PI * 440 * t) + 0.5 * Math.sin(2 * Math.PI * 1330 * t)));
@@ -33,18 +47,21 @@ function cpuUs(fn) {
 }
 
 const available = new Set(codecStatus().filter((s) => s.available).map((s) => s.name));
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1. raw encode / decode
+// ---------------------------------------------------------------------------------------------------------------
 const raw = {};
 for (const name of ['PCMU', 'PCMA', 'G722', 'GSM', 'opus', 'AMR', 'AMR-WB']) {
   if (!available.has(name)) {
-    log(`skip ${name}: unavailable`);
+    log(`skip ${name}: ${codecStatus().find((s) => s.name === name)?.reason}`);
     continue;
   }
-  const info = findCodec(name);
   const enc = createEncoder(name);
   const dec = createDecoder(name);
   const S = enc.frameSamples;
-  const frames = (SECONDS * 1000) / 20;
-  const x = tone(info.sampleRate, S * frames);
+  const frames = RAW_SECONDS * 50;
+  const x = signal(enc.sampleRate, S * frames);
   const payloads = [];
   for (let f = 0; f < 50; f++) enc.encode(x.subarray(f * S, f * S + S)); // warm-up
   const encUs = cpuUs(() => {
@@ -58,88 +75,254 @@ for (const name of ['PCMU', 'PCMA', 'G722', 'GSM', 'opus', 'AMR', 'AMR-WB']) {
   log(`${name.padEnd(7)} encode ${raw[name].enc_us} µs/frame, decode ${raw[name].dec_us} µs/frame`);
 }
 
-/** CPU µs per 20 ms frame PAIR (PCMU→X and X→PCMU pipelines) for one call. */
-function callPair(mid) {
-  const frames = (SECONDS * 1000) / 20;
+// ---------------------------------------------------------------------------------------------------------------
+// 2. pipelines (codec work of one call, both directions)
+// ---------------------------------------------------------------------------------------------------------------
+function callPair(mid, midOpts = {}) {
+  const frames = RAW_SECONDS * 50;
   const pcmuEnc = createEncoder('PCMU');
-  const x = tone(8000, 160 * frames);
+  const x = signal(8000, 160 * frames);
   const inA = [];
   for (let f = 0; f < frames; f++) inA.push(Buffer.from(pcmuEnc.encode(x.subarray(f * 160, f * 160 + 160))));
-  // the other direction's input: the mid codec's packets of the same audio
-  const info = findCodec(mid);
   const midEnc = createEncoder(mid);
-  const y = tone(info.sampleRate, midEnc.frameSamples * frames);
+  const S = midEnc.frameSamples;
+  const y = signal(midEnc.sampleRate, S * frames);
   const inB = [];
-  for (let f = 0; f < frames; f++) inB.push(Buffer.from(midEnc.encode(y.subarray(f * midEnc.frameSamples, (f + 1) * midEnc.frameSamples))));
-  const a = createTranscoder({ from: { name: 'PCMU' }, to: { name: mid } });
-  const b = createTranscoder({ from: { name: mid }, to: { name: 'PCMU' } });
-  for (let f = 0; f < 50; f++) {
+  for (let f = 0; f < frames; f++) inB.push(Buffer.from(midEnc.encode(y.subarray(f * S, (f + 1) * S))));
+  const a = createTranscoder({ from: { name: 'PCMU' }, to: { name: mid, ...midOpts } });
+  const b = createTranscoder({ from: { name: mid, ...midOpts }, to: { name: 'PCMU' } });
+  const ticks = findCodec(mid).clockRate / 50;
+  const warm = 50;
+  for (let f = 0; f < warm; f++) {
     a.push(inA[f], { seq: f, timestamp: f * 160 });
-    b.push(inB[f], { seq: f, timestamp: f * 160 });
+    b.push(inB[f], { seq: f, timestamp: f * ticks });
   }
   const us = cpuUs(() => {
-    for (let f = 50; f < frames; f++) {
+    for (let f = warm; f < frames; f++) {
       a.push(inA[f], { seq: f, timestamp: f * 160 });
-      b.push(inB[f], { seq: f, timestamp: f * 160 });
+      b.push(inB[f], { seq: f, timestamp: f * ticks });
     }
   });
-  if (a.counters.errors + b.counters.errors + a.counters.badPayload + b.counters.badPayload) throw new Error(`${mid}: pipeline errors`);
-  return us / (frames - 50);
+  const c = [a.counters, b.counters];
+  if (c.some((k) => k.errors + k.badPayload + k.gaps)) throw new Error(`${mid}: pipeline errors ${JSON.stringify(c)}`);
+  return us / (frames - warm);
 }
 
-const calls = {};
-for (const mid of ['opus', 'G722', 'GSM', 'AMR']) {
+const pipeline = {};
+for (const mid of ['opus', 'G722', 'GSM', 'AMR', 'AMR-WB']) {
   if (!available.has(mid)) continue;
   const us = callPair(mid);
-  calls[mid] = { us_per_frame_pair: +us.toFixed(2), calls_per_core: Math.floor(20000 / us) };
-  log(`PCMU↔${mid}: ${us.toFixed(1)} µs per 20 ms frame pair → ${calls[mid].calls_per_core} calls/core`);
+  pipeline[mid] = { us_per_frame_pair: +us.toFixed(2), calls_per_core: Math.floor(20000 / us) };
+  log(`pipeline PCMU↔${mid}: ${us.toFixed(1)} µs per 20 ms frame pair → ${pipeline[mid].calls_per_core} calls/core`);
+}
+if (available.has('opus')) {
+  // the same with libopus complexity 5 (WebRTC's setting on phones) instead of its default 10
+  const us = callPair('opus', { complexity: 5 });
+  pipeline['opus(complexity=5)'] = { us_per_frame_pair: +us.toFixed(2), calls_per_core: Math.floor(20000 / us) };
+  log(`pipeline PCMU↔opus, complexity 5: ${us.toFixed(1)} µs per frame pair → ${pipeline['opus(complexity=5)'].calls_per_core} calls/core`);
 }
 
-// ---- peer: ffmpeg ----
-function ffBench(args) {
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-threads', '1', '-benchmark', '-y', ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr.slice(-300)}`);
-  const m = /bench: utime=([\d.]+)s stime=([\d.]+)s/.exec(r.stderr);
-  if (!m) throw new Error('no ffmpeg -benchmark line');
-  return (parseFloat(m[1]) + parseFloat(m[2])) * 1e6;
-}
-let peer = null;
-const hasFfmpeg = spawnSync('sh', ['-c', 'command -v ffmpeg'], { stdio: 'ignore' }).status === 0;
-if (hasFfmpeg) {
-  const dir = mkdtempSync(join(tmpdir(), 'dpbx-bench-'));
-  const frames = (SECONDS * 1000) / 20;
-  const ul = join(dir, 'in.ul');
-  const enc = createEncoder('PCMU', { frameSamples: 160 * frames });
-  writeFileSync(ul, Buffer.from(enc.encode(tone(8000, 160 * frames))));
-  const opus16 = join(dir, 'x.ogg');
-  const g722 = join(dir, 'x.g722');
-  const idle = ffBench(['-f', 'mulaw', '-ar', '8000', '-ac', '1', '-t', '0.02', '-i', ul, '-f', 'null', '-']);
-  const opusA = ffBench(['-f', 'mulaw', '-ar', '8000', '-ac', '1', '-i', ul, '-ar', '48000', '-c:a', 'libopus', '-application', 'voip', '-frame_duration', '20', '-f', 'ogg', opus16]);
-  const opusB = ffBench(['-i', opus16, '-ar', '8000', '-c:a', 'pcm_mulaw', '-f', 'mulaw', join(dir, 'o.ul')]);
-  const g722A = ffBench(['-f', 'mulaw', '-ar', '8000', '-ac', '1', '-i', ul, '-ar', '16000', '-c:a', 'g722', '-f', 'g722', g722]);
-  const g722B = ffBench(['-f', 'g722', '-i', g722, '-ar', '8000', '-c:a', 'pcm_mulaw', '-f', 'mulaw', join(dir, 'g.ul')]);
-  const per = (a, b) => Math.max(0.01, (a - idle + (b - idle)) / frames);
-  peer = { opus: per(opusA, opusB), G722: per(g722A, g722B) };
-  log(`ffmpeg PCMU↔opus: ${peer.opus.toFixed(1)} µs/frame pair → ${Math.floor(20000 / peer.opus)} calls/core`);
-  log(`ffmpeg PCMU↔G722: ${peer.G722.toFixed(1)} µs/frame pair → ${Math.floor(20000 / peer.G722)} calls/core`);
-} else log('ffmpeg not found: no peer figures');
+// ---------------------------------------------------------------------------------------------------------------
+// 3. real-time load through a media server
+// ---------------------------------------------------------------------------------------------------------------
+const SDP_NAME = { opus: 'opus', G722: 'G722', GSM: 'GSM', AMR: 'AMR', 'AMR-WB': 'AMR-WB' };
+const OUR_SPEC = {
+  opus: { pt: 111, name: 'opus', rate: 48000, channels: 2, fmtp: 'useinbandfec=1' },
+  G722: { pt: 9, name: 'G722', rate: 8000 },
+  GSM: { pt: 3, name: 'GSM', rate: 8000 },
+  AMR: { pt: 96, name: 'AMR', rate: 8000, fmtp: 'octet-align=1' },
+  'AMR-WB': { pt: 97, name: 'AMR-WB', rate: 16000, fmtp: 'octet-align=1' },
+};
 
+/** 1 s of PCMU frames and of `mid` frames (base64), cycled by the generator. */
+function payloads(mid, fmtp) {
+  const pcmu = createEncoder('PCMU');
+  const x = signal(8000, 8000);
+  const a = [];
+  for (let i = 0; i < 50; i++) a.push(Buffer.from(pcmu.encode(x.subarray(i * 160, i * 160 + 160))).toString('base64'));
+  const enc = createEncoder(mid, fmtp);
+  const S = enc.frameSamples;
+  const y = signal(enc.sampleRate, S * 50);
+  const b = [];
+  for (let i = 0; i < 50; i++) b.push(Buffer.from(enc.encode(y.subarray(i * S, i * S + S))).toString('base64'));
+  return { a, b };
+}
+
+function generator() {
+  const child = fork(fileURLToPath(new URL('./lib/transcode-load.js', import.meta.url)), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const next = (type) => new Promise((resolve) => {
+    const on = (m) => {
+      if (m.type === type) {
+        child.off('message', on);
+        resolve(m);
+      }
+    };
+    child.on('message', on);
+  });
+  return {
+    child,
+    next,
+    async open(calls) {
+      child.send({ type: 'open', calls });
+      return (await next('opened')).ports;
+    },
+    close() {
+      child.send({ type: 'close' });
+    },
+  };
+}
+
+/** Runs the load; `cpu()` reads the media process's CPU seconds. */
+async function measure(gen, runMsg, cpu) {
+  gen.child.send({ type: 'run', ...runMsg });
+  await gen.next('running');
+  const c0 = cpu();
+  const w0 = performance.now();
+  const done = await gen.next('done');
+  const cpuS = cpu() - c0;
+  const wall = (performance.now() - w0) / 1000;
+  return { done, cpuS, wall };
+}
+
+function summarise(label, mid, n, r, ptA, ptB) {
+  const lossA = 1 - r.done.recvA / Math.max(1, r.done.sentB);
+  const lossB = 1 - r.done.recvB / Math.max(1, r.done.sentA);
+  const wrongA = r.done.recvA - (r.done.ptsA[ptA] ?? 0);
+  const wrongB = r.done.recvB - (r.done.ptsB[ptB] ?? 0);
+  const callsPerCore = Math.floor((n * LOAD_SECONDS) / Math.max(1e-6, r.cpuS));
+  const out = {
+    calls: n,
+    cpu_s: +r.cpuS.toFixed(3),
+    cpu_us_per_frame_pair: +((r.cpuS * 1e6) / (n * LOAD_SECONDS * 50)).toFixed(1),
+    calls_per_core: callsPerCore,
+    loss: +Math.max(0, Math.max(lossA, lossB)).toFixed(4),
+    generator_late_ticks: r.done.lateTicks,
+  };
+  log(`${label} PCMU↔${mid}: ${n} calls, ${out.cpu_s} CPU s over ${LOAD_SECONDS} s → ${out.cpu_us_per_frame_pair} µs per frame pair, ${callsPerCore} calls/core, loss ${(out.loss * 100).toFixed(2)} %` +
+    (wrongA + wrongB ? ` (${wrongA + wrongB} packets with an unexpected PT!)` : ''));
+  if (wrongA + wrongB) out.unexpected_pt = wrongA + wrongB;
+  return out;
+}
+
+function rangeFor(n) {
+  const min = 20000 + 2 * Math.floor(Math.random() * 5000);
+  return { rtpPortMin: min, rtpPortMax: min + n * 4 + 64 };
+}
+
+async function loadOurs(mid, n) {
+  const spec = OUR_SPEC[mid];
+  const fmtp = spec.fmtp ? Object.fromEntries(spec.fmtp.split(';').map((kv) => kv.trim().split('='))) : {};
+  const p = payloads(mid, fmtp);
+  const relay = await createRelay({
+    ...rangeFor(n), bindAddress: '127.0.0.1', workers: 1, mediaTimeoutMs: 0, socketBufferBytes: 1 << 20,
+    transcoder: fileURLToPath(new URL('../dist/codecs/relay-transcoder.js', import.meta.url)),
+  });
+  const gen = generator();
+  try {
+    const ports = await gen.open(n);
+    const targets = [];
+    for (const [aPort, bPort] of ports) {
+      const s = await relay.createSession();
+      const la = await s.addLeg({ id: 'A', remote: { address: '127.0.0.1', port: aPort }, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] });
+      const lb = await s.addLeg({ id: 'B', remote: { address: '127.0.0.1', port: bPort }, codecs: [spec] });
+      await s.bridge('A', 'B');
+      targets.push([la.localPort, lb.localPort]);
+    }
+    const cpu = () => {
+      const c = process.cpuUsage();
+      return (c.user + c.system) / 1e6;
+    };
+    const r = await measure(gen, {
+      targets, seconds: LOAD_SECONDS,
+      a: { pt: 0, ticks: 160, payloads: p.a },
+      b: { pt: spec.pt, ticks: findCodec(mid).clockRate / 50, payloads: p.b },
+    }, cpu);
+    return summarise('ours', mid, n, r, 0, spec.pt);
+  } finally {
+    gen.close();
+    await relay.close();
+  }
+}
+
+function sdp(port, pts, rtpmaps) {
+  return ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/AVP ${pts.join(' ')}`,
+    ...rtpmaps, 'a=ptime:20', 'a=sendrecv', ''].join('\r\n');
+}
+
+async function loadRtpengine(mid, n) {
+  const range = rangeFor(n);
+  const eng = await startRtpengine({ portMin: range.rtpPortMin + 20000, portMax: range.rtpPortMax + 20000 });
+  const gen = generator();
+  try {
+    const ports = await gen.open(n);
+    const targets = [];
+    let midPt = -1;
+    for (const [i, [aPort, bPort]] of ports.entries()) {
+      const callId = `bench-${mid}-${i}`;
+      const offer = await eng.ng.request('offer', {
+        'call-id': callId, 'from-tag': 'a', sdp: sdp(aPort, [0], ['a=rtpmap:0 PCMU/8000']),
+        codec: { transcode: [SDP_NAME[mid]] }, flags: ['trust-address'],
+      });
+      // the offer towards B: PCMU plus the transcoded codec; B accepts only the transcoded one
+      const m = /m=audio (\d+) RTP\/AVP ([\d ]+)/.exec(offer.sdp);
+      const maps = [...offer.sdp.matchAll(/a=rtpmap:(\d+) ([^/\r\n]+)\/(\d+)(?:\/(\d+))?/g)];
+      const hit = maps.find((x) => x[2].toLowerCase() === SDP_NAME[mid].toLowerCase());
+      if (!m || !hit) throw new Error(`rtpengine offer lacks ${mid}: ${offer.sdp}`);
+      midPt = Number(hit[1]);
+      const answer = await eng.ng.request('answer', {
+        'call-id': callId, 'from-tag': 'a', 'to-tag': 'b', sdp: sdp(bPort, [midPt], [`a=rtpmap:${midPt} ${hit[2]}/${hit[3]}${hit[4] ? '/' + hit[4] : ''}`]),
+        flags: ['trust-address'],
+      });
+      const ma = /m=audio (\d+) RTP\/AVP ([\d ]+)/.exec(answer.sdp);
+      if (!ma || ma[2].trim().split(' ')[0] !== '0') throw new Error(`rtpengine answer towards A is not PCMU: ${answer.sdp}`);
+      targets.push([Number(ma[1]), Number(m[1])]);
+    }
+    const p = payloads(mid, {});
+    const r = await measure(gen, {
+      targets, seconds: LOAD_SECONDS,
+      a: { pt: 0, ticks: 160, payloads: p.a },
+      b: { pt: midPt, ticks: findCodec(mid).clockRate / 50, payloads: p.b },
+    }, () => eng.cpuSeconds());
+    return summarise('rtpengine', mid, n, r, 0, midPt);
+  } finally {
+    gen.close();
+    await eng.stop();
+  }
+}
+
+const loadMids = quick ? ['opus', 'G722'] : ['opus', 'G722', 'GSM', 'AMR'];
+const ours = {};
+const peer = {};
+const hasPeer = rtpengineBinary() !== null;
+if (!hasPeer) log('rtpengine not installed (Debian rtpengine-daemon): no peer figures');
+for (const mid of loadMids) {
+  if (!available.has(mid)) continue;
+  ours[mid] = await loadOurs(mid, CALLS);
+  if (hasPeer && mid !== 'AMR' && mid !== 'AMR-WB') {
+    try {
+      peer[mid] = await loadRtpengine(mid, CALLS);
+    } catch (e) {
+      log(`rtpengine ${mid}: ${e.message}`);
+    }
+  }
+}
+
+const key = (m) => `PCMU<->${m}`;
 const out = {
   name: 'transcode',
-  audio_seconds: SECONDS,
+  quick,
   raw_us_per_frame: raw,
-  ours_calls_per_core: Object.fromEntries(Object.entries(calls).map(([k, v]) => [`PCMU<->${k}`, v.calls_per_core])),
-  ours_us_per_frame_pair: Object.fromEntries(Object.entries(calls).map(([k, v]) => [`PCMU<->${k}`, v.us_per_frame_pair])),
-  peer: 'ffmpeg ' + (hasFfmpeg ? (spawnSync('ffmpeg', ['-version'], { encoding: 'utf8' }).stdout.split('\n')[0].split(' ')[2] ?? '') : 'absent'),
-  peer_calls_per_core: peer
-    ? { 'PCMU<->opus': Math.floor(20000 / peer.opus), 'PCMU<->G722': Math.floor(20000 / peer.G722) }
-    : null,
-  ratio: peer
-    ? {
-        'PCMU<->opus': calls.opus ? +(peer.opus / calls.opus.us_per_frame_pair).toFixed(2) : null,
-        'PCMU<->G722': calls.G722 ? +(peer.G722 / calls.G722.us_per_frame_pair).toFixed(2) : null,
-      }
-    : null,
+  ours_pipeline_calls_per_core: Object.fromEntries(Object.entries(pipeline).map(([k, v]) => [key(k), v.calls_per_core])),
+  ours_pipeline_us_per_frame_pair: Object.fromEntries(Object.entries(pipeline).map(([k, v]) => [key(k), v.us_per_frame_pair])),
+  load: { calls: CALLS, seconds: LOAD_SECONDS },
+  ours_calls_per_core: Object.fromEntries(Object.entries(ours).map(([k, v]) => [key(k), v.calls_per_core])),
+  ours_loss: Object.fromEntries(Object.entries(ours).map(([k, v]) => [key(k), v.loss])),
+  peer: hasPeer ? `rtpengine ${rtpengineVersion()} (userspace)` : 'rtpengine absent',
+  peer_calls_per_core: Object.fromEntries(Object.entries(peer).map(([k, v]) => [key(k), v.calls_per_core])),
+  peer_loss: Object.fromEntries(Object.entries(peer).map(([k, v]) => [key(k), v.loss])),
+  ratio: Object.fromEntries(Object.keys(peer).filter((k) => ours[k]).map((k) => [key(k), +(ours[k].calls_per_core / Math.max(1, peer[k].calls_per_core)).toFixed(2)])),
   targets: { 'PCMU<->opus': 300, 'PCMU<->G722': 1500 },
+  detail: { ours, peer },
 };
 console.log('BENCH ' + JSON.stringify(out));
+process.exit(0);

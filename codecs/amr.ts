@@ -40,14 +40,22 @@ let reason = '';
 
 function load(): AmrNative | null {
   if (native !== undefined) return native;
-  const candidates = [
-    join(here, 'native', 'build', 'dpbx_amr.node'),
-    join(here, '..', '..', 'codecs', 'native', 'build', 'dpbx_amr.node'),
-  ];
+  // DPBX_AMR_ADDON: explicit path of dpbx_amr.node, or "off" to disable AMR (packaging, tests)
+  const forced = process.env.DPBX_AMR_ADDON;
+  if (forced === 'off' || forced === '0') {
+    native = null;
+    reason = 'AMR disabled by DPBX_AMR_ADDON=off';
+    return native;
+  }
+  const candidates = forced
+    ? [forced]
+    : [join(here, 'native', 'build', 'dpbx_amr.node'), join(here, '..', '..', 'codecs', 'native', 'build', 'dpbx_amr.node')];
   const file = candidates.find((p) => existsSync(p));
   if (!file) {
     native = null;
-    reason = 'AMR addon not built (run scripts/build-codecs-native.sh; needs libopencore-amrnb/-amrwb and libvo-amrwbenc)';
+    reason = forced
+      ? `AMR addon not found at DPBX_AMR_ADDON=${forced}`
+      : 'AMR addon not built (run scripts/build-codecs-native.sh; needs libopencore-amrnb/-amrwb and libvo-amrwbenc)';
     return native;
   }
   try {

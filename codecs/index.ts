@@ -51,9 +51,20 @@ export function codecStatus(): CodecStatus[] {
   });
 }
 
-/** Logs one warning line per unavailable optional codec (call once at start). */
-export function logCodecStatus(logger: CodecLogger): void {
-  for (const s of codecStatus()) if (!s.available) logger.warn({ codec: s.name, reason: s.reason }, `codec ${s.name} unavailable`);
+/**
+ * Logs ONE warning line per reason an optional codec is unavailable (call once at start): e.g. a missing AMR
+ * addon gives one line naming AMR and AMR-WB. Returns the number of lines logged.
+ */
+export function logCodecStatus(logger: CodecLogger): number {
+  const byReason = new Map<string, string[]>();
+  for (const s of codecStatus()) {
+    if (s.available) continue;
+    const r = s.reason ?? 'unavailable';
+    byReason.set(r, [...(byReason.get(r) ?? []), s.name]);
+  }
+  for (const [reason, codecs] of byReason)
+    logger.warn({ codecs, reason }, `codecs ${codecs.join(', ')} not offered: ${reason}`);
+  return byReason.size;
 }
 
 /** Registry entries of the codecs usable in this process. */
