@@ -297,10 +297,13 @@ const hasPeer = rtpengineBinary() !== null;
 if (!hasPeer) log('rtpengine not installed (Debian rtpengine-daemon): no peer figures');
 for (const mid of loadMids) {
   if (!available.has(mid)) continue;
-  ours[mid] = await loadOurs(mid, CALLS);
+  // stay below saturation of one core (a saturated server drops packets and its CPU figure means little):
+  // about a third of what the pipeline figure says one core can carry, at most --calls
+  const n = arg('calls') ? CALLS : Math.max(5, Math.min(CALLS, Math.floor(pipeline[mid].calls_per_core / 3)));
+  ours[mid] = await loadOurs(mid, n);
   if (hasPeer && mid !== 'AMR' && mid !== 'AMR-WB') {
     try {
-      peer[mid] = await loadRtpengine(mid, CALLS);
+      peer[mid] = await loadRtpengine(mid, n);
     } catch (e) {
       log(`rtpengine ${mid}: ${e.message}`);
     }
@@ -314,7 +317,7 @@ const out = {
   raw_us_per_frame: raw,
   ours_pipeline_calls_per_core: Object.fromEntries(Object.entries(pipeline).map(([k, v]) => [key(k), v.calls_per_core])),
   ours_pipeline_us_per_frame_pair: Object.fromEntries(Object.entries(pipeline).map(([k, v]) => [key(k), v.us_per_frame_pair])),
-  load: { calls: CALLS, seconds: LOAD_SECONDS },
+  load: { seconds: LOAD_SECONDS, calls: Object.fromEntries(Object.entries(ours).map(([k, v]) => [key(k), v.calls])) },
   ours_calls_per_core: Object.fromEntries(Object.entries(ours).map(([k, v]) => [key(k), v.calls_per_core])),
   ours_loss: Object.fromEntries(Object.entries(ours).map(([k, v]) => [key(k), v.loss])),
   peer: hasPeer ? `rtpengine ${rtpengineVersion()} (userspace)` : 'rtpengine absent',

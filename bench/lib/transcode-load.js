@@ -22,7 +22,8 @@ function open(calls) {
     Array.from({ length: calls * 2 }, (_, i) => new Promise((resolve) => {
       const s = createSocket('udp4');
       s.on('message', (m) => {
-        if (!counting || m.length < 12) return;
+        // RTP only: RTCP (packet types 200-204, e.g. reports a server generates) may reach a neighbour socket
+        if (!counting || m.length < 12 || (m[1] >= 200 && m[1] <= 204)) return;
         const pt = m[1] & 0x7f;
         if (i % 2 === 0) {
           recvA++;
