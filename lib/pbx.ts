@@ -15,9 +15,14 @@ import { readFileSync } from 'node:fs';
 import { Registrar } from './registrar/index.js';
 import { createRegistrationStore, type RegistrationStore } from './state/index.js';
 import { HookClient } from './hooks/index.js';
-import { SipFront } from './b2bua/sip-front.js';
-import { PbxRouter } from './b2bua/router.js';
-import { DigestServer, type ListenOptions } from '../sip-stack/index.js';
+import { PbxRouter, PBX_METHODS, PBX_OPTION_TAGS } from './b2bua/router.js';
+import { CallBinding } from './b2bua/call-binding.js';
+import { DigestServer, UserAgent, type ListenOptions } from '../sip-stack/index.js';
+import { createRelay, type Relay } from '../media/relay/index.js';
+import { CallEngine } from './call/index.js';
+import { StatusHookQueue } from './hooks/index.js';
+import { logCodecStatus } from '../codecs/index.js';
+
 
 export interface CreatePbxOptions extends Partial<PbxOptions> {
   /** An in-process config (the SPEC §2 model; hooks may be functions). Wins over dataSource/configFile. */
@@ -74,7 +79,11 @@ export class Pbx {
   readonly hooks: HookClient;
   readonly registrar: Registrar;
   readonly router: PbxRouter;
-  private sip: SipFront | undefined;
+  private ua: UserAgent | undefined;
+  private relay: Relay | undefined;
+  readonly engine: CallEngine;
+  readonly status: StatusHookQueue;
+  private binding: CallBinding | undefined;
   private api: ApiServer | undefined;
   private state: 'new' | 'starting' | 'running' | 'draining' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
@@ -113,16 +122,29 @@ export class Pbx {
       registrar: this.registrar,
       localAddresses: () => this.localAddresses(),
       logger: this.logger.child({ ns: 'sip' }),
-      serverName: `dragon-pbx/${VERSION_TEXT}`,
     });
     this.metrics.registerCounters('dpbx_sip_router', 'SIP requests', () => ({ ...this.router.counters }));
+    this.status = new StatusHookQueue({ client: this.hooks, logger: this.logger.child({ ns: 'statushook' }) });
+    this.engine = new CallEngine({
+      config: () => {
+        const c = this.config.current();
+        if (!c) throw new Error('config not loaded');
+        return c;
+      },
+      registrations: this.store,
+      hooks: this.hooks,
+      status: this.status,
+      defaultRingtone: this.options.defaultRingtone,
+      logger: this.logger.child({ ns: 'call' }),
+    });
+    this.metrics.registerCounters('dpbx_calls', 'calls', () => ({ ...this.engine.counters }));
   }
 
   /** Addresses that mean "this PBX" in a Request-URI. */
   private localAddresses(): string[] {
     const out = new Set<string>([this.options.publicIp, '127.0.0.1', '::1', 'localhost']);
     if (this.options.sipHost !== '0.0.0.0' && this.options.sipHost !== '::') out.add(this.options.sipHost);
-    for (const l of this.sip?.listeners ?? []) out.add(l.address);
+    for (const l of this.ua?.transport.listeners ?? []) out.add(l.address);
     return [...out];
   }
 
@@ -138,9 +160,9 @@ export class Pbx {
     return list;
   }
 
-  /** The SIP endpoint (after start()). */
-  get sipFront(): SipFront | undefined {
-    return this.sip;
+  /** The SIP user agent (after start()). */
+  get userAgent(): UserAgent | undefined {
+    return this.ua;
   }
 
   /** Loads the config, opens the listeners. Rejects (and releases what it opened) when something cannot start. */
@@ -151,9 +173,41 @@ export class Pbx {
       const cfg = await this.config.load();
       this.logger.info({ source: this.config.kind, domains: cfg.domains.size }, 'config loaded');
       const addresses: PbxAddresses = { sip: [] };
-      this.sip = new SipFront({ listen: this.listenOptions(), router: this.router, logger: this.logger });
-      this.metrics.registerCounters('dpbx_sip_transaction', 'SIP transactions', () => ({ ...this.sip!.transactions.counters }));
-      const bound = await this.sip.listen();
+      logCodecStatus(this.logger.child({ ns: 'codecs' }));
+      this.relay = await createRelay({
+        rtpPortMin: this.options.rtpPortMin,
+        rtpPortMax: this.options.rtpPortMax,
+        bindAddress: this.options.sipHost === '::' ? '::' : this.options.sipHost,
+        advertisedAddress: this.options.publicIp,
+        mediaPath: this.options.mediaPath,
+        transcoder: new URL('../codecs/relay-transcoder.js', import.meta.url).href,
+        logger: this.logger.child({ ns: 'relay' }),
+      });
+      this.ua = new UserAgent({
+        listen: this.listenOptions(),
+        publicAddress: this.options.publicIp,
+        userAgent: `dragon-pbx/${VERSION_TEXT}`,
+        methods: [...PBX_METHODS],
+        supported: [...PBX_OPTION_TAGS],
+        logger: this.logger.child({ ns: 'sip' }),
+      });
+      this.ua.on('request', (incoming) => this.router.request(incoming));
+      this.ua.on('invite', (uas) => this.router.invite(uas));
+      this.binding = new CallBinding({
+        ua: this.ua,
+        engine: this.engine,
+        relay: this.relay,
+        registrar: this.registrar,
+        config: () => this.config.current(),
+        publicIp: this.options.publicIp,
+        defaultCodecs: this.options.defaultCodecs,
+        logger: this.logger.child({ ns: 'b2bua' }),
+      });
+      this.router.calls = this.binding;
+      this.metrics.registerCounters('dpbx_sip_ua', 'SIP user agent', () => ({ ...this.ua!.counters }));
+      this.metrics.registerCounters('dpbx_sip_transaction', 'SIP transactions', () => ({ ...this.ua!.transactions.counters }));
+      this.metrics.registerCounters('dpbx_b2bua', 'B2BUA', () => ({ ...this.binding!.counters }));
+      const bound = await this.ua.start();
       // With SIP_PORT=0 the OS picks the UDP port; TCP follows on the same number when it is free.
       addresses.sip = bound.map((b) => ({ transport: b.transport, address: b.address, port: b.port }));
       if (this.wantApi) {
@@ -210,7 +264,11 @@ export class Pbx {
 
   private async release(): Promise<void> {
     const steps: Array<() => Promise<void>> = [
-      () => this.sip?.close() ?? Promise.resolve(),
+      async () => this.engine.terminateAll(),
+      () => this.ua?.close() ?? Promise.resolve(),
+      () => this.relay?.close() ?? Promise.resolve(),
+      // StatusHook events of the last calls get a short chance to leave (SPEC §3: never delays anything).
+      () => Promise.race([this.status.drain(), new Promise<void>((r) => setTimeout(r, 2000).unref())]),
       () => this.api?.close() ?? Promise.resolve(),
       () => this.store.close(),
       () => this.config.close(),

@@ -216,6 +216,38 @@ export class Registrar {
   }
 
   /** The current contacts of a user with the flows to reach them (for the call layer). */
+  /**
+   * Authenticates a client's out-of-dialog request other than REGISTER (an INVITE): the same digest, RegHook and
+   * throttle rules as REGISTER, realm = the domain, the digest username must be the From user. Never rejects.
+   * Returns the client and its assignment, or the response to send (401 challenge, 403, 503, ...).
+   */
+  async authenticateCaller(
+    req: SipRequest,
+    source: RegisterSource,
+    domainName: string,
+  ): Promise<{ ok: true; client: Client; assignment: ClientAssignment } | { ok: false; response: SipResponse }> {
+    try {
+      const now = this.clock.now();
+      const blocked = this.throttle.blockedFor(source.address, now);
+      if (blocked > 0) {
+        this.counters.throttled++;
+        return { ok: false, response: this.reply(req, this.throttleStatus, this.throttleStatus === 429 ? 'Too Many Requests' : 'Forbidden (too many failed attempts)', { 'Retry-After': blocked }) };
+      }
+      const config = this.configOf();
+      const domain = config && findDomain(config, domainName);
+      if (!domain) return { ok: false, response: this.reply(req, 404, 'Domain Not Served') };
+      const from = req.from;
+      const user = from?.uri.user;
+      if (!from || !user) return { ok: false, response: this.bad(req, 'From has no user') };
+      const client = matchClient(domain, user);
+      const auth = await this.authenticate(req, source, { domain, user, client }, 0, now);
+      if (!auth.ok) return auth;
+      return { ok: true, client: client!, assignment: auth.assignment };
+    } catch (err) {
+      return { ok: false, response: this.errorResponse(req, err) };
+    }
+  }
+
   async locate(domain: string, user: string): Promise<Registration | undefined> {
     return this.store.lookup({ domain, user });
   }

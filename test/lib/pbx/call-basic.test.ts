@@ -1,0 +1,81 @@
+// End to end through createPbx: sipp's built-in uac calls in over a trunk (source CIDR), the CallHook (an
+// in-process function) connects it to sipp's built-in uas, the call is answered, ACKed and hung up by BYE.
+import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createPbx } from '../../../lib/index.js';
+import { skipUnlessCommand } from '../../helpers/env.js';
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function sipp(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
+  const child = spawn('sipp', [...args, '-nostdin', '-i', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/tmp' });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const done = new Promise<{ code: number | null; out: string }>((resolve) => child.on('exit', (code) => resolve({ code, out })));
+  return { child, done };
+}
+
+t.test('sipp uac → trunk → CallHook connect → sipp uas: answered and released', { skip: skipUnlessCommand('sipp') }, async (t) => {
+  const uasPort = await freeUdpPort();
+  const hookBodies: Record<string, unknown>[] = [];
+  const events: string[] = [];
+  const config = {
+    domains: {
+      'pbx.test': {
+        clients: [],
+        trunks: [{
+          id: 7, name: 'loop', inbound: ['127.0.0.1/32'],
+          outbound: { host: '127.0.0.1', port: 5999, username: 'acct', password: 'trunk-secret-pw' },
+          dialplan: {
+            '*': {
+              callHook: (body: unknown) => {
+                hookBodies.push(body as Record<string, unknown>);
+                return [{ verb: 'connect', dest: { type: 'sip', address: `sip:service@127.0.0.1:${uasPort}` } }];
+              },
+              statusHook: (body: unknown) => {
+                events.push((body as { event: string }).event);
+                return {};
+              },
+            },
+          },
+          codecs: ['PCMU', 'PCMA'],
+        }],
+      },
+    },
+  };
+  const pbx = createPbx({ config, sipHost: '127.0.0.1', sipPort: 0, publicIp: '127.0.0.1', api: false, rtpPortMin: 43000, rtpPortMax: 43199 });
+  const addr = await pbx.start();
+  t.teardown(() => pbx.stop());
+  const port = addr.sip.find((s) => s.transport === 'udp')!.port;
+
+  const uas = sipp(['-sn', 'uas', '-p', String(uasPort), '-m', '1', '-timeout', '20', '-timeout_error']);
+  t.teardown(() => uas.child.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 300));
+  const uacPort = await freeUdpPort();
+  const uac = sipp([`127.0.0.1:${port}`, '-sn', 'uac', '-s', '5551234', '-p', String(uacPort), '-m', '1', '-d', '500', '-timeout', '20', '-timeout_error']);
+  t.teardown(() => uac.child.kill('SIGKILL'));
+
+  const [a, b] = await Promise.all([uac.done, uas.done]);
+  t.equal(a.code, 0, 'the caller completes: INVITE, 200, ACK, BYE, 200');
+  t.equal(b.code, 0, 'the callee completes: INVITE, 180, 200, ACK, BYE, 200');
+  t.equal(hookBodies.length, 1, 'the CallHook was asked once');
+  const body = hookBodies[0]!;
+  t.equal(body.source, 'trunk', 'identified as the trunk by source address');
+  t.same(body.trunk, { id: 7, name: 'loop' }, 'trunk id and name only');
+  t.equal(body.to, '5551234');
+  t.notMatch(JSON.stringify(body), /trunk-secret-pw/, 'no trunk password in the CallHook body');
+  await new Promise((r) => setTimeout(r, 500));
+  t.ok(events.includes('connect:answered'), `status events: ${events.join(' ')}`);
+  t.ok(events.includes('call:end'), 'call:end reported');
+  t.equal(pbx.engine.activeCalls, 0, 'no call left behind');
+});
