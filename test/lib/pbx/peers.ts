@@ -1,0 +1,80 @@
+/**
+ * Helpers for the interop tests of the assembled PBX (not a test file): run sipp scenarios, pick free loopback
+ * ports, wait for a condition without fixed sleeps.
+ */
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { fixturePath } from '../../helpers/env.js';
+
+export interface SippResult {
+  code: number | null;
+  out: string;
+}
+
+/** Runs sipp to completion (killed after `killAfterMs`), stdout+stderr captured. */
+export function runSipp(args: string[], killAfterMs = 30000): Promise<SippResult> {
+  return new Promise((resolve) => {
+    const p = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/tmp' });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    const kill = setTimeout(() => p.kill('SIGKILL'), killAfterMs);
+    p.on('error', (err) => {
+      clearTimeout(kill);
+      resolve({ code: -1, out: String(err) });
+    });
+    p.on('exit', (code) => {
+      clearTimeout(kill);
+      resolve({ code, out });
+    });
+  });
+}
+
+/** A UDP port that was free a moment ago on 127.0.0.1 (for sipp's `-p`, which cannot take 0). */
+export function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export interface RegisterArgs {
+  /** The PBX's UDP port on 127.0.0.1. */
+  port: number;
+  domain: string;
+  user: string;
+  password: string;
+  expires?: number;
+  /** Scenario under test/fixtures/sipp (default pbx-register-auth.xml: register, then Expires: 0). */
+  scenario?: string;
+}
+
+/**
+ * sipp registers `user@domain` with digest (-au/-ap, -auth_uri = the domain so the digest uri is
+ * `sip:<domain>`, as the Request-URI). Exit code 0 = the scenario completed (every expected response came).
+ */
+export async function sippRegister(a: RegisterArgs): Promise<SippResult> {
+  const local = await freeUdpPort();
+  return runSipp([
+    '-p', String(local), `127.0.0.1:${a.port}`,
+    '-sf', fixturePath('sipp', a.scenario ?? 'pbx-register-auth.xml'),
+    '-s', a.user, '-key', 'domain', a.domain, '-key', 'expires', String(a.expires ?? 120),
+    '-au', a.user, '-ap', a.password, '-auth_uri', a.domain,
+    '-m', '1', '-i', '127.0.0.1', '-timeout', '15', '-timeout_error', '-nostdin',
+  ]);
+}
+
+/** Resolves when `check()` is truthy; rejects with `what` after `timeoutMs` (a liveness bound, not a timing assertion). */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
