@@ -18,7 +18,7 @@
 import { CodecError } from './errors.js';
 import { createTranscoder as createPipeline, findCodec, parseFmtp } from './index.js';
 import type { CodecOptions } from './types.js';
-import type { PipelineCounters } from './pipeline.js';
+import type { PipelineCounters, TranscodingPipeline } from './pipeline.js';
 
 /** Structural copies of media/relay's TranscoderCodec / TranscoderSpec / RtpMeta / TranscodedFrame / Transcoder. */
 export interface RelayCodec {
@@ -54,12 +54,18 @@ export interface RelayTranscoder {
   close(): void;
   /** Drop / error counters of the underlying pipeline. */
   readonly counters: PipelineCounters;
+  /** The underlying pipeline (diagnostics). */
+  readonly pipeline: TranscodingPipeline;
 }
 
 function endpoint(c: RelayCodec): CodecOptions & { name: string } {
   const info = findCodec(c.name, c.rate);
   const isOpus = c.name.toLowerCase() === 'opus';
-  const fmtp = typeof c.fmtp === 'string' ? parseFmtp(c.fmtp) : (c.fmtp ?? {});
+  const fmtp: Record<string, string> = typeof c.fmtp === 'string' ? parseFmtp(c.fmtp) : { ...(c.fmtp ?? {}) };
+  // opus encoder complexity is a local CPU/quality choice, not SDP: DPBX_OPUS_COMPLEXITY (0..10) sets it for
+  // every transcoded opus leg of this process (the plugin runs inside relay workers, so env is its only input)
+  const cx = process.env.DPBX_OPUS_COMPLEXITY;
+  if (isOpus && cx !== undefined && cx !== '' && fmtp.complexity === undefined) fmtp.complexity = cx;
   // AMR: RFC 4867 §8.1 — without octet-align=1 in the SDP the payload is bandwidth-efficient, so the registry's
   // default (what WE offer) applies only when the relay gave no fmtp at all
   const defaults = c.fmtp === undefined ? (info?.fmtp ?? {}) : {};
@@ -86,6 +92,7 @@ export function createTranscoder(spec: RelaySpec): RelayTranscoder {
   let nextTs = -1;
   return {
     counters,
+    pipeline,
     transcode(payload: Uint8Array, meta: RelayRtpMeta): RelayFrame[] | null {
       if (meta.ssrc !== ssrc) {
         if (ssrc !== -1) pipeline.resync();

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createTranscoder } from '../../codecs/relay-transcoder.js';
 import type { CreateTranscoder, TranscoderSpec } from '../../media/relay/index.js';
-import { createDecoder, createEncoder } from '../../codecs/index.js';
+import { createDecoder, createEncoder, opusStatus } from '../../codecs/index.js';
 import { concat, estimateFreq, tone } from './audio.js';
 
 // compile-time check that our plugin satisfies media/relay's contract
@@ -92,4 +92,19 @@ t.test('relay plugin: marker and gapSamples for re-packetisation, silence suppre
   t.ok(got.every((g) => g.gap === 0), 'no time invented between two sources');
   t.equal(tc.counters.lostConcealed, 0);
   tc.close();
+});
+
+t.test('relay plugin: DPBX_OPUS_COMPLEXITY sets the opus encoder complexity; an SDP fmtp string is honoured', { skip: opusStatus().available ? false : 'opus unavailable' }, async (t) => {
+  const spec = {
+    from: { name: 'PCMU', rate: 8000, channels: 1, pt: 0, ptime: 20 },
+    to: { name: 'opus', rate: 48000, channels: 2, pt: 111, ptime: 20, fmtp: 'useinbandfec=1;usedtx=1;maxaveragebitrate=20000' },
+  };
+  process.env.DPBX_OPUS_COMPLEXITY = '4';
+  const tc = createTranscoder(spec);
+  delete process.env.DPBX_OPUS_COMPLEXITY;
+  const enc = tc.pipeline.encoder as unknown as { complexity: number; fec: boolean; dtx: boolean; bitrate: number };
+  t.equal(enc.complexity, 4);
+  t.same([enc.fec, enc.dtx, enc.bitrate], [true, true, 20000], 'fmtp from the SDP string');
+  const plain = createTranscoder(spec).pipeline.encoder as unknown as { complexity: number | undefined };
+  t.equal(plain.complexity, undefined, 'libopus default without the variable');
 });
