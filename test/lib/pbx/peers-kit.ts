@@ -1,0 +1,120 @@
+/**
+ * Shared pieces of the real-peer PBX tests (test/lib/pbx/peers-*.test.ts; not a test file itself): a PBX on
+ * loopback with its own RTP range, sipp processes run in the background, free ports, sipp log files, polling.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPbx, type Pbx } from '../../../lib/index.js';
+import { fixturePath } from '../../helpers/env.js';
+
+export interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** A UDP port that was free a moment ago on `host` (sipp's `-p` cannot take 0). */
+export function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, host, () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** A random even RTP range of `size` ports for this file, so test files can run in parallel. */
+export function rtpRange(size = 40): { rtpPortMin: number; rtpPortMax: number } {
+  const min = 30000 + Math.floor(Math.random() * 450) * 40;
+  return { rtpPortMin: min, rtpPortMax: min + size - 1 };
+}
+
+/** createPbx on 127.0.0.1 (SIP port 0, no API) with `config`; stopped at teardown. Returns the UDP port. */
+export async function startPbx(t: Teardown, config: unknown, extra: Record<string, unknown> = {}): Promise<{ pbx: Pbx; port: number }> {
+  const pbx = createPbx({ config, sipHost: '127.0.0.1', sipPort: 0, publicIp: '127.0.0.1', api: false, ...rtpRange(), ...extra });
+  const addr = await pbx.start();
+  t.teardown(() => pbx.stop());
+  return { pbx, port: addr.sip.find((s) => s.transport === 'udp')!.port };
+}
+
+export interface SippRun {
+  child: ChildProcess;
+  /** Exit code 0 = the scenario completed (every expected message came, every check held). */
+  done: Promise<{ code: number | null; out: string }>;
+  /** The `<log>` lines of the scenario (when started with `logs: true`), read after exit. */
+  logs(): string;
+}
+
+let seq = 0;
+
+/**
+ * Starts sipp in the background (`-nostdin`, bound to `ip`, killed after `killAfterMs` as a liveness bound and at
+ * teardown). `scenario`: a built-in (`uac`, `uas`) or a file under test/fixtures/sipp.
+ */
+export function sipp(
+  t: Teardown,
+  o: { scenario: string; port: number; remote?: string; ip?: string; args?: string[]; logs?: boolean; killAfterMs?: number },
+): SippRun {
+  const logFile = join(tmpdir(), `dpbx-peers-${process.pid}-${++seq}.log`);
+  const scen = o.scenario === 'uac' || o.scenario === 'uas' ? ['-sn', o.scenario] : ['-sf', fixturePath('sipp', o.scenario)];
+  const args = [
+    ...(o.remote ? [o.remote] : []),
+    ...scen,
+    '-p', String(o.port), '-i', o.ip ?? '127.0.0.1', '-m', '1', '-nostdin', '-timeout', '25', '-timeout_error',
+    ...(o.logs ? ['-trace_logs', '-log_file', logFile] : []),
+    ...(o.args ?? []),
+  ];
+  const child = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir() });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const kill = setTimeout(() => child.kill('SIGKILL'), o.killAfterMs ?? 30000);
+  const done = new Promise<{ code: number | null; out: string }>((resolve) => {
+    child.on('error', (err) => resolve({ code: -1, out: String(err) }));
+    child.on('exit', (code) => {
+      clearTimeout(kill);
+      resolve({ code, out });
+    });
+  });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(logFile, { force: true });
+  });
+  return { child, done, logs: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') };
+}
+
+/**
+ * sipp registers `user@domain` from 127.0.0.1:`port` with digest auth (test/fixtures/sipp/peer-register.xml) and
+ * exits, leaving the binding in place; a sipp UAS started afterwards on the same port is reached through that
+ * flow (UDP: the same address and port).
+ */
+export async function sippRegister(t: Teardown, o: { pbxPort: number; port: number; domain: string; user: string; password: string }) {
+  return sipp(t, {
+    scenario: 'peer-register.xml', port: o.port, remote: `127.0.0.1:${o.pbxPort}`,
+    args: ['-s', o.user, '-key', 'domain', o.domain, '-au', o.user, '-ap', o.password, '-auth_uri', o.domain],
+  }).done;
+}
+
+/** Resolves with `check()`'s first truthy value; rejects after `timeoutMs` (a liveness bound, not a timing assertion). */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15000, everyMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** The values logged by a scenario's `<log message="TAG ...">` lines for TAG, in order. */
+export function logged(logs: string, tag: string): string[] {
+  const out: string[] = [];
+  for (const line of logs.split('\n')) {
+    const i = line.indexOf(tag + ' ');
+    if (i >= 0) out.push(line.slice(i + tag.length + 1).trim());
+  }
+  return out;
+}
