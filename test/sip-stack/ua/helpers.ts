@@ -8,6 +8,8 @@ import type { SipMessageAny, SendTarget, SendResult } from '../../../sip-stack/i
 export interface Wire {
   /** Every message this UA passed to its transport, in order (dropped ones included). */
   sent: SipMessageAny[];
+  /** Clock time of each entry of `sent` (the UA's clock). */
+  at: number[];
   /** Return true to lose a message (it is recorded but not sent). */
   drop: (m: SipMessageAny) => boolean;
 }
@@ -15,11 +17,12 @@ export interface Wire {
 export async function makeUa(o: UserAgentOptions = {}): Promise<{ ua: UserAgent; wire: Wire; uri: string; port: number }> {
   const ua = new UserAgent({ listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }], ...o });
   const [l] = await ua.start();
-  const wire: Wire = { sent: [], drop: () => false };
+  const wire: Wire = { sent: [], at: [], drop: () => false };
   const send = ua.transport.send.bind(ua.transport);
   ua.transport.send = (m: SipMessageAny | Buffer, t: SendTarget): Promise<SendResult> => {
     if (!Buffer.isBuffer(m)) {
       wire.sent.push(m);
+      wire.at.push(ua.clock.now());
       if (wire.drop(m)) return Promise.resolve({ ok: true, transport: t.transport, localAddress: '127.0.0.1', localPort: l!.port });
     }
     return send(m, t);

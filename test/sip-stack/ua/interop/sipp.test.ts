@@ -4,7 +4,7 @@
  * under 10 % loss, CANCEL both ways (RFC 3261 §9, RFC 3326 Reason), sipp answering our digest challenge.
  * sipp runs on 127.0.0.1 with ports chosen at run time; every run is killed at teardown.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { DigestServer, type SipRequest } from '../../../../sip-stack/index.js';
 import type { Session, UasInvite } from '../../../../sip-stack/ua/index.js';
 import { skipUnlessCommand } from '../../../helpers/env.js';
@@ -13,14 +13,14 @@ import { startSipp, tail, type SippOptions, type SippRun } from './sipp.js';
 
 const skip = skipUnlessCommand('sipp');
 
-async function sipp(t: Tap.Test, o: SippOptions): Promise<SippRun> {
+async function sipp(t: Test, o: SippOptions): Promise<SippRun> {
   const run = await startSipp(o);
   t.teardown(() => run.kill());
   return run;
 }
 
 /** sipp exited 0 ("all calls successful"); its screen goes to the log only when it did not. */
-function passed(t: Tap.Test, r: { code: number | null; output: string; killed: boolean }, what: string): void {
+function passed(t: Test, r: { code: number | null; output: string; killed: boolean }, what: string): void {
   t.equal(r.code, 0, what);
   if (r.code !== 0) t.comment(`sipp exit ${String(r.code)}${r.killed ? ' (killed at the deadline)' : ''}:\n${tail(r.output, 40)}`);
 }
