@@ -6,7 +6,7 @@
  * place); a library user may also pass an in-process `config` object whose hooks are functions.
  */
 import type { AddressInfo } from 'node:net';
-import { ApiServer, type ApiBackend } from './api/index.js';
+import { ApiServer, ApiNotImplementedError, type ApiBackend } from './api/index.js';
 import { createConfigSource, findDomain, redactConfig, type Config, type ConfigSource, type ReloadResult } from './config/index.js';
 import { createLogger, silentLogger, type Logger } from './log.js';
 import { MetricsRegistry } from './metrics.js';
@@ -17,9 +17,9 @@ import { createRegistrationStore, type RegistrationStore } from './state/index.j
 import { HookClient } from './hooks/index.js';
 import { PbxRouter, PBX_METHODS, PBX_OPTION_TAGS } from './b2bua/router.js';
 import { CallBinding } from './b2bua/call-binding.js';
-import { DigestServer, UserAgent, type ListenOptions } from '../sip-stack/index.js';
+import { DigestServer, UserAgent, type ListenOptions, type SipMessageAny } from '../sip-stack/index.js';
 import { createRelay, type Relay } from '../media/relay/index.js';
-import { CallEngine } from './call/index.js';
+import { CallEngine, type LadderEntry } from './call/index.js';
 import { StatusHookQueue } from './hooks/index.js';
 import { logCodecStatus } from '../codecs/index.js';
 
@@ -160,6 +160,55 @@ export class Pbx {
     return list;
   }
 
+  /** Every SIP message of a live call goes into its ladder (GET /calls/:id/ladder), both directions. */
+  private feedLadders(ua: UserAgent): void {
+    // Messages that come before their call exists (the first INVITE, a 401, an outbound INVITE sent before its
+    // Call-ID is registered) wait here briefly, bounded, and are flushed with the call's next message.
+    const pending = new Map<string, Array<Omit<LadderEntry, 'leg'>>>();
+    const add = (direction: 'in' | 'out', m: SipMessageAny | Buffer, remote: { address: string; port: number; transport: string }) => {
+      if (!this.binding || Buffer.isBuffer(m)) return;
+      const sipCallId = m.callId;
+      if (!sipCallId) return;
+      const entry: Omit<LadderEntry, 'leg'> = {
+        at: Date.now(),
+        direction,
+        summary: m.isRequest ? `${m.method} ${m.uriText} SIP/2.0` : `SIP/2.0 ${m.status} ${m.reason}`,
+        remote: `${remote.address}:${remote.port}`,
+        transport: remote.transport,
+        raw: m.toString(),
+      };
+      const where = this.binding.legOf(sipCallId);
+      const call = where && this.engine.registry.getById(where.callId);
+      if (!where || !call) {
+        if (m.isRequest && (m.method === 'REGISTER' || m.method === 'OPTIONS')) return;
+        let list = pending.get(sipCallId);
+        if (!list) {
+          if (pending.size >= 1000) pending.delete(pending.keys().next().value!);
+          pending.set(sipCallId, (list = []));
+        }
+        if (list.length < 20) list.push(entry);
+        return;
+      }
+      const early = pending.get(sipCallId);
+      if (early) {
+        pending.delete(sipCallId);
+        for (const e of early) call.ladder.append({ ...e, leg: where.leg });
+      }
+      call.ladder.append({ ...entry, leg: where.leg });
+    };
+    const transport = ua.transport;
+    const send = transport.send.bind(transport);
+    transport.send = (m, target) => {
+      try {
+        add('out', m, target);
+      } catch {
+        /* the ladder never breaks sending */
+      }
+      return send(m, target);
+    };
+    transport.on('message', (m, source) => add('in', m as SipMessageAny, source));
+  }
+
   /** The SIP user agent (after start()). */
   get userAgent(): UserAgent | undefined {
     return this.ua;
@@ -191,6 +240,7 @@ export class Pbx {
         supported: [...PBX_OPTION_TAGS],
         logger: this.logger.child({ ns: 'sip' }),
       });
+      this.feedLadders(this.ua);
       this.ua.on('request', (incoming) => this.router.request(incoming));
       this.ua.on('invite', (uas) => this.router.invite(uas));
       this.binding = new CallBinding({
@@ -303,12 +353,35 @@ export class Pbx {
       metrics: () => this.metrics.render(),
       listDomains: () => [...(this.currentConfig()?.domains.keys() ?? [])].map((domain) => ({ domain })),
       getDomain: (d) => domainView(d),
-      listCalls: (d) => (domainView(d) ? [] : undefined),
-      getCall: () => undefined,
-      hangupCall: async () => false,
-      redirectCall: async () => false,
-      transferCall: async () => false,
-      muteCall: async () => false,
+      listCalls: (d) => {
+        const name = this.domainName(d);
+        return name ? this.engine.registry.list(name).map((c) => c.toJSON()) : undefined;
+      },
+      getCall: (d, id) => {
+        const name = this.domainName(d);
+        return name ? this.engine.registry.get(name, id)?.toJSON() : undefined;
+      },
+      hangupCall: async (d, id) => {
+        const name = this.domainName(d);
+        const exec = name ? this.engine.executorIn(name, id) : undefined;
+        if (!exec) return false;
+        exec.terminate();
+        return true;
+      },
+      redirectCall: async () => {
+        throw new ApiNotImplementedError('redirecting a live call is not implemented yet');
+      },
+      transferCall: async (d, id, target) => {
+        const name = this.domainName(d);
+        const exec = name ? this.engine.executorIn(name, id) : undefined;
+        if (!exec) return false;
+        return exec.referRequested(target, { by: 'callee' }).accepted;
+      },
+      muteCall: async (d, id, leg, mute) => {
+        const name = this.domainName(d);
+        if (!name || !this.engine.registry.get(name, id) || !this.binding) return false;
+        return this.binding.mute(id, leg, mute);
+      },
       listRegistrations: async (d) => {
         const name = this.domainName(d);
         return name ? this.store.listDomain(name) : undefined;
@@ -317,8 +390,16 @@ export class Pbx {
         const name = this.domainName(d);
         return name ? this.store.lookup({ domain: name, user }) : undefined;
       },
-      listCdrs: async (d) => (domainView(d) ? [] : undefined),
-      getLadder: () => undefined,
+      listCdrs: async (d, q) => {
+        const name = this.domainName(d);
+        if (!name) return undefined;
+        return this.engine.registry.cdrs.query(name, {
+          limit: q.limit,
+          ...(q.from ? { from: q.from.getTime() } : {}),
+          ...(q.to ? { to: q.to.getTime() } : {}),
+        });
+      },
+      getLadder: (id) => this.engine.registry.ladder(id),
       reload: async () => {
         const r = await this.reload();
         return r.ok ? { ok: true } : { ok: false, error: r.error.message };

@@ -1,2 +1,2 @@
 // Management HTTP API (SPEC §7).
-export { ApiServer, type ApiBackend, type ApiServerOptions, type CallRedirect, type CdrQuery, type Leg } from './server.js';
+export { ApiServer, ApiNotImplementedError, type ApiBackend, type ApiServerOptions, type CallRedirect, type CdrQuery, type Leg } from './server.js';

@@ -59,6 +59,14 @@ class HttpError extends Error {
   }
 }
 
+/** A backend throws this for an operation the PBX does not offer (yet): answered 501 with the message. */
+export class ApiNotImplementedError extends HttpError {
+  readonly code = 'DPBX_ERR_API_NOT_IMPLEMENTED';
+  constructor(message: string) {
+    super(501, message);
+  }
+}
+
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export class ApiServer {

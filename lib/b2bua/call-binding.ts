@@ -268,7 +268,28 @@ export class CallBinding {
     reinvites: 0, refers: 0, infos: 0, errors: 0,
   };
 
+  /** SIP Call-ID → the call (its inbound Call-ID) and leg, for the per-call ladder. */
+  private readonly legsByCallId = new Map<string, { callId: string; leg: string }>();
+
   constructor(private readonly o: CallBindingOptions) {}
+
+  /** Media of live calls by call id (management API: mute). */
+  private readonly mediaByCall = new Map<string, CallMedia>();
+
+  /** Mute or unmute what the caller (A) or the callee side (B) sends. False when the call has no such media. */
+  async mute(callId: string, leg: 'A' | 'B', on: boolean): Promise<boolean> {
+    const media = this.mediaByCall.get(callId);
+    if (!media) return false;
+    const ids = media.legIds().filter((id) => (leg === 'A' ? id === 'A' : id !== 'A'));
+    let any = false;
+    for (const id of ids) any = (await media.mute(id, on)) || any;
+    return any;
+  }
+
+  /** Which call and leg a SIP Call-ID belongs to (inbound or outbound), while the call lives. */
+  legOf(sipCallId: string): { callId: string; leg: string } | undefined {
+    return this.legsByCallId.get(sipCallId);
+  }
 
   /** A new INVITE for `domain` (the router checked the domain is served). Never throws. */
   invite(uas: UasInvite, domain: string): void {
@@ -351,6 +372,9 @@ export class CallBinding {
     }
 
     const callerCodec = media.negotiated(inbound)?.codec.name;
+    const ownCallIds: string[] = [];
+    /** The engine's id of this call (set by startCall below; dials and mid-call requests come later). */
+    const ids = { call: '' };
     const legs = new Map<string, PeerLeg>([['A', inbound]]);
     let n = 0;
     const headers: Record<string, string> = {};
@@ -382,7 +406,7 @@ export class CallBinding {
             const sdp = await media.createOffer(leg, legCodecs, callerCodec);
             const user = opts.callerId ?? info.from;
             const display = opts.callerName ?? (opts.callerId ? undefined : info.fromName);
-            return this.o.ua.invite(route.uri, {
+            const inv = this.o.ua.invite(route.uri, {
               from: `${display ? quoteDisplay(display) + ' ' : ''}<sip:${user}@${domain.name}>`,
               to: route.to,
               body: sdp,
@@ -390,19 +414,33 @@ export class CallBinding {
               ...(route.destination ? { destination: route.destination } : {}),
               ...(route.auth ? { auth: route.auth } : {}),
             });
+            this.legsByCallId.set(inv.callId, { callId: ids.call, leg: id });
+            ownCallIds.push(inv.callId);
+            return inv;
           },
           media,
-          (s) => this.wireMidCall(s, leg, legs, media, info.callId),
+          (s) => this.wireMidCall(s, leg, legs, media, ids.call),
         );
         return leg;
       },
     };
-    inboundSessions.push((s) => this.wireMidCall(s, inbound, legs, media, info.callId));
-    const { done } = this.o.engine.startCall(info, { inbound, dialer, media }, {
+    inboundSessions.push((s) => this.wireMidCall(s, inbound, legs, media, ids.call));
+    const { call, done } = this.o.engine.startCall(info, { inbound, dialer, media }, {
       callHook: entry.callHook,
       ...(entry.statusHook ? { statusHook: entry.statusHook } : {}),
     });
-    done.finally(() => media.close()).catch(() => {});
+    ids.call = call.id;
+    this.legsByCallId.set(info.callId, { callId: call.id, leg: 'A' });
+    this.mediaByCall.set(call.id, media);
+    ownCallIds.push(info.callId);
+    done
+      .finally(() => {
+        media.close();
+        this.mediaByCall.delete(call.id);
+        // Late retransmissions still reach the ladder for a moment after the end.
+        setTimeout(() => ownCallIds.forEach((c) => this.legsByCallId.delete(c)), 5000).unref();
+      })
+      .catch(() => {});
   }
 
   /** The other legs of `leg` that have a dialog, for relaying mid-call requests. */

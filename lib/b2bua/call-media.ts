@@ -155,6 +155,22 @@ export class CallMedia implements MediaControl {
     return state;
   }
 
+  /**
+   * Mute: the relay stops forwarding what `legId` sends (its remote direction becomes recvonly); unmute restores
+   * the direction its SDP gave. Returns false when the leg has no negotiated media.
+   */
+  async mute(legId: string, on: boolean): Promise<boolean> {
+    const state = this.legs.get(legId);
+    if (!state?.audio) return false;
+    await this.session.updateLeg(legId, { direction: on ? 'recvonly' : state.audio.remoteDirection });
+    return true;
+  }
+
+  /** Ids of the legs with negotiated media. */
+  legIds(): string[] {
+    return [...this.legs.entries()].filter(([, s]) => s.audio).map(([id]) => id);
+  }
+
   // ------------------------------------------------------------------ MediaControl
 
   localSdp(leg: LegRef): string | undefined {
