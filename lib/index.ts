@@ -3,4 +3,4 @@ export const VERSION = '0.1.0';
 export { createPbx, Pbx, resolvePbxOptions, type CreatePbxOptions, type PbxAddresses } from './pbx.js';
 export { optionsFromEnv, OptionsError, type PbxOptions, type LogLevel, type DataSource } from './options.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
-export { hookReply } from './hooks/index.js';
+export { hookReply, verifyHookSignature, SIGNATURE_HEADER } from './hooks/index.js';
