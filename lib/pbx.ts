@@ -361,10 +361,11 @@ export class Pbx {
         const name = this.domainName(d);
         return name ? this.engine.registry.get(name, id)?.toJSON() : undefined;
       },
-      hangupCall: async (d, id) => {
+      hangupCall: async (d, id, leg) => {
         const name = this.domainName(d);
         const exec = name ? this.engine.executorIn(name, id) : undefined;
         if (!exec) return false;
+        if (leg && this.binding) return this.binding.hangupLeg(id, leg);
         exec.terminate();
         return true;
       },

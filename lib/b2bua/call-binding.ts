@@ -276,6 +276,25 @@ export class CallBinding {
   /** Media of live calls by call id (management API: mute). */
   private readonly mediaByCall = new Map<string, CallMedia>();
 
+  /** Legs of live calls by call id (management API: hang up one leg). */
+  private readonly legsByCall = new Map<string, Map<string, PeerLeg & { hangup(): void }>>();
+
+  /**
+   * Hang up one side of a live call: A = the caller (the engine then releases the callee), B = the callee side
+   * (the engine then goes on as if the callee hung up: `reconnect` or the end). False when nothing was up.
+   */
+  hangupLeg(callId: string, leg: 'A' | 'B'): boolean {
+    const legs = this.legsByCall.get(callId);
+    if (!legs) return false;
+    let any = false;
+    for (const [id, l] of legs) {
+      if ((leg === 'A') !== (id === 'A') || !l.session) continue;
+      l.hangup();
+      any = true;
+    }
+    return any;
+  }
+
   /** Mute or unmute what the caller (A) or the callee side (B) sends. False when the call has no such media. */
   async mute(callId: string, leg: 'A' | 'B', on: boolean): Promise<boolean> {
     const media = this.mediaByCall.get(callId);
@@ -375,7 +394,7 @@ export class CallBinding {
     const ownCallIds: string[] = [];
     /** The engine's id of this call (set by startCall below; dials and mid-call requests come later). */
     const ids = { call: '' };
-    const legs = new Map<string, PeerLeg>([['A', inbound]]);
+    const legs = new Map<string, PeerLeg & { hangup(): void }>([['A', inbound]]);
     let n = 0;
     const headers: Record<string, string> = {};
     for (const h of req.headers) {
@@ -432,11 +451,13 @@ export class CallBinding {
     ids.call = call.id;
     this.legsByCallId.set(info.callId, { callId: call.id, leg: 'A' });
     this.mediaByCall.set(call.id, media);
+    this.legsByCall.set(call.id, legs);
     ownCallIds.push(info.callId);
     done
       .finally(() => {
         media.close();
         this.mediaByCall.delete(call.id);
+        this.legsByCall.delete(call.id);
         // Late retransmissions still reach the ladder for a moment after the end.
         setTimeout(() => ownCallIds.forEach((c) => this.legsByCallId.delete(c)), 5000).unref();
       })

@@ -85,4 +85,21 @@ t.test('list, ladder, mute, hang up and CDR of a live call', { skip: skipUnlessC
   t.equal(((await get('/domains/other.test/cdrs')).body as unknown[]).length, 0, 'not visible from another domain');
   const after = (await get(`/calls/${id}/ladder`)).body as Array<{ summary: string }>;
   t.ok(after.some((e) => /^BYE /.test(e.summary)), 'the ladder shows the BYEs after the end');
+
+  // A second call: hang up only the callee side; without `reconnect` the engine then releases the caller too.
+  const uas2 = sipp(['-sn', 'uas', '-p', String(uasPort), '-m', '1']);
+  const uac2 = sipp([`127.0.0.1:${sipPort}`, '-sn', 'uac', '-s', '778', '-p', String(await freeUdpPort()), '-m', '1', '-d', '20000']);
+  t.teardown(() => {
+    uas2.kill('SIGKILL');
+    uac2.kill('SIGKILL');
+  });
+  const second = await until(async () => {
+    const list = (await get('/domains/pbx.test/calls')).body as Array<{ id: string }>;
+    return list.length === 1 && /answer|connected|bridged/i.test(JSON.stringify(list[0])) ? list[0] : undefined;
+  });
+  t.ok(second, 'the second call is up');
+  t.equal(await call('DELETE', `/domains/pbx.test/calls/${second!.id}?leg=B`), 200, 'hang up leg B');
+  t.ok(await until(async () => ((await get('/domains/pbx.test/calls')).body as unknown[]).length === 0 ? true : undefined), 'the call ends');
+  const ladder2 = (await get(`/calls/${second!.id}/ladder`)).body as Array<{ summary: string; leg: string; direction: string }>;
+  t.ok(ladder2.some((e) => /^BYE /.test(e.summary) && e.leg !== 'A' && e.direction === 'out'), 'BYE sent to the callee first');
 });
