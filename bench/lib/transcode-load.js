@@ -4,8 +4,8 @@
 //
 // IPC (process.send / 'message'):
 //   parent → {type:'open', calls}                       child → {type:'opened', ports:[[aPort, bPort], ...]}
-//   parent → {type:'run', targets:[[aDest, bDest], ...], seconds, a:{pt, ticks, payloads:[base64]}, b:{...}}
-//   child  → {type:'running'} after 1 s of warm-up, then {type:'done', sentA, sentB, recvA, recvB, ptsA, ptsB,
+//   parent → {type:'run', targets:[[aDest, bDest], ...], seconds, warmTicks?, a:{pt, ticks, payloads:[base64]}, b:{...}}
+//   child  → {type:'running'} after warmTicks (default 100 = 2 s) of warm-up, then {type:'done', sentA, sentB, recvA, recvB, ptsA, ptsB,
 //            lateTicks} at the end (recv* counted only during the measured window, sent* likewise)
 //   parent → {type:'close'}
 import { createSocket } from 'node:dgram';
@@ -62,7 +62,7 @@ function run(msg) {
   const a = { ...msg.a, payloads: msg.a.payloads.map((p) => Buffer.from(p, 'base64')) };
   const b = { ...msg.b, payloads: msg.b.payloads.map((p) => Buffer.from(p, 'base64')) };
   const n = msg.targets.length;
-  const warm = 50; // 1 s
+  const warm = msg.warmTicks ?? 100; // 20 ms ticks before counting (V8 tier-up of the server's codec path)
   const total = warm + Math.round(msg.seconds * 50);
   let tick = 0;
   let sentA = 0;
