@@ -195,6 +195,7 @@ function summarise(label, mid, n, r, ptA, ptB) {
   const wrongA = r.done.recvA - (r.done.ptsA[ptA] ?? 0);
   const wrongB = r.done.recvB - (r.done.ptsB[ptB] ?? 0);
   const callsPerCore = Math.floor((n * LOAD_SECONDS) / Math.max(1e-6, r.cpuS));
+  if (lossA > 0.01 || lossB > 0.01) log(`${label} PCMU↔${mid}: loss above 1 % — machine saturated or generator starved (${r.done.lateTicks} late ticks); figure not comparable`);
   const out = {
     calls: n,
     cpu_s: +r.cpuS.toFixed(3),
@@ -329,7 +330,9 @@ const out = {
   peer: hasPeer ? `rtpengine ${rtpengineVersion()} (userspace)` : 'rtpengine absent',
   peer_calls_per_core: Object.fromEntries(Object.entries(peer).map(([k, v]) => [key(k), v.calls_per_core])),
   peer_loss: Object.fromEntries(Object.entries(peer).map(([k, v]) => [key(k), v.loss])),
-  ratio: Object.fromEntries(Object.keys(peer).filter((k) => ours[k]).map((k) => [key(k), +(ours[k].calls_per_core / Math.max(1, peer[k].calls_per_core)).toFixed(2)])),
+  // a ratio only where both ran clean (≤ 1 % loss): a saturated or starved run's CPU figure means little
+  ratio: Object.fromEntries(Object.keys(peer).filter((k) => ours[k]).map((k) => [key(k),
+    ours[k].loss <= 0.01 && peer[k].loss <= 0.01 ? +(ours[k].calls_per_core / Math.max(1, peer[k].calls_per_core)).toFixed(2) : null])),
   targets: { 'PCMU<->opus': 300, 'PCMU<->G722': 1500 },
   detail: { ours, peer },
 };
