@@ -69,11 +69,11 @@ export async function sippRegister(a: RegisterArgs): Promise<SippResult> {
 }
 
 /** Resolves when `check()` is truthy; rejects with `what` after `timeoutMs` (a liveness bound, not a timing assertion). */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15000, everyMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
