@@ -6,7 +6,7 @@ import type { SipRequest, SipResponse, SipUri, Via } from '../message/index.js';
 import type { MessageSource, SendResult, SendTarget, TransportProtocol } from '../transport/index.js';
 import type { Clock, ClientTransaction, ClientTransactionUser, ServerTransaction, TimerConfig, TransactionLayer,
   TransactionLogger } from '../transaction/index.js';
-import type { DialogSet } from '../dialog/index.js';
+import type { DialogSet, SessionTimerPolicy } from '../dialog/index.js';
 import type { DigestClient } from '../auth/index.js';
 
 /** Something that owns a dialog and handles what arrives in it. */
@@ -44,6 +44,8 @@ export interface UaCore {
   readonly allow: readonly string[];
   readonly supported: readonly string[];
   readonly closed: boolean;
+  /** RFC 4028 policy when session timers are on. */
+  readonly sessionTimers: SessionTimerPolicy | undefined;
   /** A Via for a new request over `transport` (sent-by = public or listener address, rport; no branch). */
   via(transport: TransportProtocol): Via;
   /** Our Contact for `transport`. */
@@ -107,4 +109,9 @@ export function cseqOf(m: SipRequest | SipResponse): { seq: number; method: stri
   } catch {
     return undefined;
   }
+}
+
+/** Header pairs from the dialog layer (values may be numbers or typed values) as plain strings. */
+export function stringHeaders(h: ReadonlyArray<readonly [string, { toString(): string } | string | number]>): Array<[string, string]> {
+  return h.map(([k, v]) => [k, String(v)]);
 }

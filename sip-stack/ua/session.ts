@@ -6,9 +6,10 @@
 import type { SipRequest, SipResponse } from '../message/index.js';
 import type { MessageSource, SendTarget } from '../transport/index.js';
 import type { ServerTransaction } from '../transaction/index.js';
-import { type Dialog, DialogState, Uas2xxRetransmission } from '../dialog/index.js';
+import { type Dialog, DialogState, Uas2xxRetransmission, SessionTimer, negotiateAsUac, negotiateAsUas,
+  resolveSessionTimerPolicy, type Refresher, type SessionTimerAgreement } from '../dialog/index.js';
 import type { DigestClient } from '../auth/index.js';
-import type { DialogUsage, InDialogOptions, UaCore } from './core.js';
+import { type DialogUsage, type InDialogOptions, type UaCore, stringHeaders } from './core.js';
 import { UaEmitter } from './emitter.js';
 import { IncomingRequest, type InDialogResponder } from './incoming-request.js';
 import { UaError } from './errors.js';
@@ -26,7 +27,7 @@ const LEGAL: Record<SessionState, SessionState[]> = {
   [SessionState.Terminated]: [],
 };
 
-export type TerminationCause = 'local-bye' | 'remote-bye' | 'ack-timeout' | 'dialog-error' | 'closed';
+export type TerminationCause = 'local-bye' | 'remote-bye' | 'ack-timeout' | 'session-expired' | 'dialog-error' | 'closed';
 
 export interface SessionEvents {
   /** The ACK for our 2xx arrived (UAS side; also for 2xx to re-INVITEs). */
@@ -52,6 +53,8 @@ export interface SessionEvents {
   message: [request: IncomingRequest];
   /** Every other in-dialog request (and the above when they have no specific listener). */
   request: [request: IncomingRequest];
+  /** RFC 4028: a session refresh went out (we are the refresher); `ok` is whether it got a 2xx. */
+  refreshed: [ok: boolean];
   /** The session ended; the dialog is gone. Emitted once. */
   terminated: [cause: TerminationCause];
 }
@@ -85,6 +88,7 @@ export class Session extends UaEmitter<SessionEvents> implements DialogUsage, In
   private _state: SessionState;
   private retrans: Uas2xxRetransmission | undefined;
   private cause: TerminationCause | undefined;
+  private timer: SessionTimer | undefined;
 
   /** @internal created by UasInvite.accept() and UacInvite. */
   constructor(ua: UaCore, dialog: Dialog, o: { role: 'uac' | 'uas'; localSdp?: string; remoteSdp?: string;
@@ -184,6 +188,14 @@ export class Session extends UaEmitter<SessionEvents> implements DialogUsage, In
       tx.respond(this.ua.buildResponse(req, 481));
       return;
     }
+    if ((m === 'INVITE' || m === 'UPDATE') && this.ua.sessionTimers !== undefined) {
+      // RFC 4028 §9 applies to every INVITE/UPDATE (a refresh is one): too small → 422 with our Min-SE.
+      const st = negotiateAsUas(req, this.ua.sessionTimers);
+      if (st.action === 'reject') {
+        tx.respond(this.ua.buildResponse(req, st.status, { reason: st.reason, headers: stringHeaders(st.headers) }));
+        return;
+      }
+    }
     const incoming = new IncomingRequest(this.ua, req, tx, this);
     if (m === 'INVITE' || m === 'UPDATE') {
       if (req.body.length > 0) this.pendingOffer.set(req, req.body.toString('utf8'));
@@ -221,12 +233,24 @@ export class Session extends UaEmitter<SessionEvents> implements DialogUsage, In
     const ok = res.status >= 200 && res.status < 300;
     const offer = this.pendingOffer.get(req);
     this.pendingOffer.delete(req);
+    let agreement: SessionTimerAgreement | undefined;
+    let timed = false;
     if (ok && (req.method === 'INVITE' || req.method === 'UPDATE')) {
       // §12.1.1 / RFC 3311 §5.2: a 2xx to a target refresh request carries our Contact.
       if (!res.has('Contact')) res.set('Contact', this.dialog.localTarget?.toString() ?? this.ua.contact(tx.source.transport));
       if (offer !== undefined) this.remoteSdp = offer;
       if (res.body.length > 0) this.localSdp = res.body.toString('utf8');
+      if (this.ua.sessionTimers !== undefined) {
+        // RFC 4028 §9: the 2xx to a refresh carries the negotiated Session-Expires; it restarts the timer.
+        const st = negotiateAsUas(req, this.ua.sessionTimers);
+        if (st.action === 'accept') {
+          timed = true;
+          agreement = st.agreement;
+          if (!res.has('Session-Expires')) for (const [k, v] of stringHeaders(st.headers)) res.append(k, v);
+        }
+      }
     }
+    if (timed) this.startTimer(agreement, 'uas');
     if (ok && req.method === 'INVITE') return this.send2xx(tx, res);
     if (!tx.respond(res)) return false;
     this.dialog.localResponseSent(res);
@@ -247,9 +271,13 @@ export class Session extends UaEmitter<SessionEvents> implements DialogUsage, In
     const transport = this.ua.transportFor(uri, this.transportHint());
     const ct = o.body === undefined ? undefined : (o.contentType ?? (method === 'INVITE' || method === 'UPDATE' ? 'application/sdp' : undefined));
     if (o.body !== undefined && ct === undefined) throw new UaError('DPBX_ERR_UA_OPTIONS', `${method} with a body needs contentType`);
+    let headers = o.headers;
+    if ((method === 'INVITE' || method === 'UPDATE') && this.ua.sessionTimers !== undefined) {
+      headers = [...toPairs(o.headers), ...this.sessionTimerHeaders(toPairs(o.headers))];
+    }
     const req = this.dialog.createRequest(method, {
       via: this.ua.via(transport),
-      ...(o.headers !== undefined ? { headers: o.headers } : {}),
+      ...(headers !== undefined ? { headers } : {}),
       ...(o.body !== undefined ? { body: o.body } : {}),
       ...(ct !== undefined ? { contentType: ct } : {}),
     });
@@ -276,6 +304,7 @@ export class Session extends UaEmitter<SessionEvents> implements DialogUsage, In
     if (method === 'UPDATE' && res.status >= 200 && res.status < 300) {
       if (this.localSdpOffer !== undefined) this.localSdp = this.localSdpOffer;
       if (res.body.length > 0) this.remoteSdp = res.body.toString('utf8');
+      if (this.ua.sessionTimers !== undefined) this.startTimer(negotiateAsUac(res), 'uac');
     }
     this.localSdpOffer = undefined;
     this.afterResponse(res);
@@ -334,6 +363,8 @@ export class Session extends UaEmitter<SessionEvents> implements DialogUsage, In
         if (ok) {
           if (offer !== undefined) this.localSdp = offer;
           if (res.body.length > 0) this.remoteSdp = res.body.toString('utf8');
+          // RFC 4028 §7.2: the 2xx of a refresh is the new agreement (none → no more session timer).
+          if (this.ua.sessionTimers !== undefined) this.startTimer(negotiateAsUac(res), 'uac');
         }
         this.afterResponse(res);
         resolve({ response: res, ok });
@@ -356,6 +387,61 @@ export class Session extends UaEmitter<SessionEvents> implements DialogUsage, In
         },
       });
     });
+  }
+
+  /**
+   * RFC 4028 §7.1 headers for an INVITE/UPDATE we send in the dialog: Supported: timer, Session-Expires (the
+   * current interval, refresher=uac when we refresh) and Min-SE — unless the caller gave its own.
+   */
+  private sessionTimerHeaders(given: Array<[string, string | number]>): Array<[string, string | number]> {
+    const p = resolveSessionTimerPolicy(this.ua.sessionTimers);
+    const has = (name: string): boolean => given.some(([k]) => k.toLowerCase() === name);
+    const out: Array<[string, string | number]> = [];
+    if (!has('supported')) out.push(['Supported', this.ua.supported.join(', ')]);
+    if (!has('session-expires')) {
+      const a = this.timer?.agreement;
+      out.push(['Session-Expires', a !== undefined && this.timer?.isRefresher ? `${a.interval};refresher=uac` : (a?.interval ?? p.sessionExpires)]);
+    }
+    if (!has('min-se')) out.push(['Min-SE', p.minSE]);
+    return out;
+  }
+
+  /** @internal (Re)start the RFC 4028 timer from a negotiated agreement; `localRole` = our role in that transaction. */
+  startTimer(agreement: SessionTimerAgreement | undefined, localRole: Refresher): void {
+    if (this._state === SessionState.Terminated) return;
+    if (agreement === undefined) {
+      this.timer?.stop();
+      this.timer = undefined;
+      return;
+    }
+    this.timer ??= new SessionTimer({
+      clock: this.ua.clock,
+      // RFC 4028 §10: the refresher sends a refresh at half the interval (a re-INVITE with the current SDP).
+      onRefresh: () => void this.refresh(),
+      // RFC 4028 §10: "If no session refresh request is received before the session expires, the UA SHOULD send
+      // a BYE request to terminate the session."
+      onExpire: () => void this.hangup('session-expired', { reason: 'SIP;cause=408;text="Session timer expired"' }).catch(() => {}),
+    });
+    this.timer.update(agreement, localRole);
+  }
+
+  /** RFC 4028 state of this session: the interval (s) and whether we refresh, when a timer runs. */
+  get sessionTimer(): { interval: number; refresher: 'local' | 'remote' } | undefined {
+    const a = this.timer?.agreement;
+    if (a === undefined || this.timer?.state !== 'running') return undefined;
+    return { interval: a.interval, refresher: this.timer.isRefresher ? 'local' : 'remote' };
+  }
+
+  private async refresh(): Promise<void> {
+    if (this._state === SessionState.Terminated) return;
+    try {
+      const r = await this.reinvite(this.localSdp !== undefined ? { body: this.localSdp } : {});
+      this.emit('refreshed', r.ok);
+    } catch (err) {
+      // Another INVITE in progress: it refreshes the session too (§10); otherwise the expiry timer ends it.
+      this.ua.logger.debug({ err: String(err) }, 'session refresh not sent');
+      this.emit('refreshed', false);
+    }
   }
 
   private afterResponse(res: SipResponse): void {
@@ -396,11 +482,18 @@ export class Session extends UaEmitter<SessionEvents> implements DialogUsage, In
     this.cause = cause;
     this.retrans?.dispose();
     this.retrans = undefined;
+    this.timer?.stop();
     this.pendingOffer.clear();
     this.dialog.terminate();
     this.ua.unregisterUsage(this.dialog.key, this);
     this.emit('terminated', cause);
   }
+}
+
+function toPairs(h: InDialogOptions['headers']): Array<[string, string | number]> {
+  const out: Array<[string, string | number]> = [];
+  appendTo(out, h);
+  return out;
 }
 
 function appendTo(out: Array<[string, string | number]>, h: InDialogOptions['headers']): void {

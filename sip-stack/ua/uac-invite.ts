@@ -9,9 +9,10 @@ import { type SipRequest, type SipResponse, type SipUri, type AddressInput, crea
   generateCallId, generateTag, parseUri } from '../message/index.js';
 import type { SendTarget } from '../transport/index.js';
 import type { ClientTransaction, InviteClientTransaction, ServerTransaction } from '../transaction/index.js';
-import { type Dialog, DialogState, isReliableProvisional } from '../dialog/index.js';
+import { type Dialog, DialogState, isReliableProvisional, negotiateAsUac, retryAfter422,
+  uacSessionTimerHeaders } from '../dialog/index.js';
 import { DigestClient } from '../auth/index.js';
-import { type DialogUsage, type InDialogOptions, type UaCore, appendHeaders } from './core.js';
+import { type DialogUsage, type InDialogOptions, type UaCore, appendHeaders, stringHeaders } from './core.js';
 import { UaEmitter } from './emitter.js';
 import { IncomingRequest } from './incoming-request.js';
 import { Session } from './session.js';
@@ -85,6 +86,9 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
   private cancelled = false;
   private digest: DigestClient | undefined;
   private authTries = 0;
+  /** RFC 4028 headers after a 422 (Session-Expires / Min-SE raised to the UAS's Min-SE). */
+  private timerHeaders: Array<[string, string]> | undefined;
+  private retried422 = false;
   private winner: Dialog | undefined;
   private _session: Session | undefined;
   /** Other forks' 2xx already ACKed and BYEd: To tag → ACK (re-sent on retransmission). */
@@ -138,6 +142,11 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
     req.set('Allow', this.ua.allow.join(', '));
     if (this.ua.supported.length > 0) req.set('Supported', this.ua.supported.join(', '));
     appendHeaders(req, this.o.headers);
+    if (this.ua.sessionTimers !== undefined && !req.has('Session-Expires')) {
+      // RFC 4028 §7.1: ask for a session interval (Supported: timer is already in our Supported header).
+      const h = this.timerHeaders ?? stringHeaders(uacSessionTimerHeaders(this.ua.sessionTimers));
+      for (const [k, v] of h) if (k.toLowerCase() !== 'supported') req.append(k, v);
+    }
     if (this.o.body !== undefined) {
       req.body = this.o.body;
       req.set('Content-Type', this.o.contentType ?? 'application/sdp');
@@ -278,6 +287,8 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
       ...(this.digest !== undefined ? { digest: this.digest } : {}),
     });
     this._session = session;
+    // RFC 4028 §7.2: the Session-Expires of the 2xx is the agreement (absent: no session timer).
+    if (this.ua.sessionTimers !== undefined) session.startTimer(negotiateAsUac(res), 'uac');
     this.transition(UacInviteState.Accepted);
     this.emit('accepted', session, res);
     this.settle({ ok: true, session, response: res });
@@ -309,6 +320,19 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
         // The digest covers method, Request-URI and body, which the retry keeps (only CSeq and branch change).
         const next = this.build((this._request.cseq?.seq ?? 1) + 1);
         for (const a of auth) next.append(a.header, a.value);
+        this._request = next;
+        this.send(next);
+        return;
+      }
+    }
+    if (res.status === 422 && this.ua.sessionTimers !== undefined && !this.retried422 && !this.cancelled) {
+      // RFC 4028 §7.4: retry with Session-Expires and Min-SE at the UAS's Min-SE.
+      const h = retryAfter422(res, this.ua.sessionTimers);
+      if (h !== undefined) {
+        this.retried422 = true;
+        this.timerHeaders = stringHeaders(h);
+        const next = this.build((this._request.cseq?.seq ?? 1) + 1);
+        for (const a of this.digest?.authorizeRequest(next) ?? []) next.append(a.header, a.value);
         this._request = next;
         this.send(next);
         return;

@@ -7,8 +7,8 @@
 import type { SipRequest, SipResponse } from '../message/index.js';
 import type { MessageSource } from '../transport/index.js';
 import type { InviteServerTransaction, ServerTransaction } from '../transaction/index.js';
-import { Dialog, DialogState, ReliableProvisionalSender, addDialogHeaders } from '../dialog/index.js';
-import type { DialogUsage, ResponseOptions, UaCore } from './core.js';
+import { Dialog, DialogState, ReliableProvisionalSender, addDialogHeaders, type UasSessionTimerResult } from '../dialog/index.js';
+import { type DialogUsage, type ResponseOptions, type UaCore, stringHeaders } from './core.js';
 import { UaEmitter } from './emitter.js';
 import { IncomingRequest } from './incoming-request.js';
 import { Session } from './session.js';
@@ -65,6 +65,8 @@ export class UasInvite extends UaEmitter<UasInviteEvents> implements DialogUsage
   private reliable: ReliableProvisionalSender | undefined;
   private readonly prackWaiters = new Map<SipResponse, { resolve: () => void; reject: (e: Error) => void }>();
   private _session: Session | undefined;
+  /** @internal RFC 4028 negotiation of the INVITE (set by the UserAgent when session timers are on). */
+  sessionTimer: UasSessionTimerResult | undefined;
 
   /** @internal created by the UserAgent for each new INVITE. */
   constructor(ua: UaCore, request: SipRequest, tx: InviteServerTransaction) {
@@ -193,6 +195,10 @@ export class UasInvite extends UaEmitter<UasInviteEvents> implements DialogUsage
     const res = this.response(status, o);
     if (!res.has('Allow')) res.set('Allow', this.ua.allow.join(', '));
     if (!res.has('Supported') && this.ua.supported.length > 0) res.set('Supported', this.ua.supported.join(', '));
+    const st = this.sessionTimer;
+    if (st?.action === 'accept' && !res.has('Session-Expires')) {
+      for (const [k, v] of stringHeaders(st.headers)) res.append(k, v);
+    }
     let dialog = this.dialog;
     if (dialog === undefined) {
       const r = Dialog.uasFromResponse(this.request, res);
@@ -211,6 +217,7 @@ export class UasInvite extends UaEmitter<UasInviteEvents> implements DialogUsage
       throw new UaError('DPBX_ERR_UA_STATE', 'the INVITE transaction no longer accepts a 2xx (cancelled?)');
     }
     this._session = session;
+    if (st?.action === 'accept' && st.agreement !== undefined) session.startTimer(st.agreement, 'uas');
     this.transition(UasInviteState.Accepted);
     this.closeReliable();
     return session;

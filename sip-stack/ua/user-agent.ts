@@ -19,9 +19,9 @@ import { type BoundListener, type ListenOptions, type MessageSource, type SendRe
 import { type Clock, type ClientTransaction, type ClientTransactionUser, type InviteServerTransaction,
   type RequestPolicy, type ServerTransaction, type TimerConfig, type TransactionLogger, type TransactionUser,
   TransactionLayer, resolveTimerConfig, systemTimerClock } from '../transaction/index.js';
-import { DialogSet } from '../dialog/index.js';
+import { DialogSet, negotiateAsUas, resolveSessionTimerPolicy, type SessionTimerPolicy } from '../dialog/index.js';
 import type { DigestClient } from '../auth/index.js';
-import { type DialogUsage, type ResponseOptions, type UaCore, appendHeaders, bodyType } from './core.js';
+import { type DialogUsage, type ResponseOptions, type UaCore, appendHeaders, bodyType, stringHeaders } from './core.js';
 import { UaEmitter } from './emitter.js';
 import { UaError } from './errors.js';
 import { IncomingRequest } from './incoming-request.js';
@@ -57,6 +57,12 @@ export interface UserAgentOptions {
   logger?: TransactionLogger;
   /** Extra request checks of the transaction layer (merged with methods/supported). */
   policy?: Partial<RequestPolicy>;
+  /**
+   * Session timers (RFC 4028): when given, 'timer' is supported, INVITEs we send ask for a session interval,
+   * INVITEs we receive are negotiated (422 when too small), the refresher re-INVITEs at half the interval and a
+   * session that is not refreshed ends with BYE. Default off.
+   */
+  sessionTimers?: SessionTimerPolicy;
 }
 
 export interface UserAgentEvents {
@@ -95,6 +101,7 @@ export class UserAgent extends UaEmitter<UserAgentEvents> implements UaCore {
   readonly logger: TransactionLogger;
   readonly allow: readonly string[];
   readonly supported: readonly string[];
+  readonly sessionTimers: SessionTimerPolicy | undefined;
   readonly counters: UaCounters = { invitesReceived: 0, invitesSent: 0, unknownDialog: 0, strayAcks: 0, ackResent: 0, listenerErrors: 0 };
   private readonly ownsTransport: boolean;
   private readonly o: UserAgentOptions;
@@ -115,7 +122,17 @@ export class UserAgent extends UaEmitter<UserAgentEvents> implements UaCore {
       throw new UaError('DPBX_ERR_UA_OPTIONS', (err as Error).message, err);
     }
     this.allow = Object.freeze([...(o.methods ?? DEFAULT_UA_METHODS)]);
-    this.supported = Object.freeze([...(o.supported ?? ['100rel'])]);
+    const supported = [...(o.supported ?? ['100rel'])];
+    if (o.sessionTimers !== undefined) {
+      try {
+        resolveSessionTimerPolicy(o.sessionTimers);
+      } catch (err) {
+        throw new UaError('DPBX_ERR_UA_OPTIONS', (err as Error).message, err);
+      }
+      if (!supported.includes('timer')) supported.push('timer');
+    }
+    this.sessionTimers = o.sessionTimers;
+    this.supported = Object.freeze(supported);
     if (o.publicPort !== undefined && (!Number.isInteger(o.publicPort) || o.publicPort < 1 || o.publicPort > 65535)) {
       throw new UaError('DPBX_ERR_UA_OPTIONS', 'publicPort must be 1..65535');
     }
@@ -416,7 +433,17 @@ export class UserAgent extends UaEmitter<UserAgentEvents> implements UaCore {
     }
     if (req.method === 'INVITE') {
       this.counters.invitesReceived++;
+      let timer: ReturnType<typeof negotiateAsUas> | undefined;
+      if (this.sessionTimers !== undefined) {
+        timer = negotiateAsUas(req, this.sessionTimers);
+        if (timer.action === 'reject') {
+          // RFC 4028 §9: a Session-Expires below our minimum gets 422 with our Min-SE.
+          tx.respond(this.buildResponse(req, timer.status, { reason: timer.reason, headers: stringHeaders(timer.headers) }));
+          return;
+        }
+      }
       const inv = new UasInvite(this, req, tx as InviteServerTransaction);
+      if (timer !== undefined) inv.sessionTimer = timer;
       if (!this.emit('invite', inv)) inv.reject(480);
       return;
     }

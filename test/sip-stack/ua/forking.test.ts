@@ -92,3 +92,35 @@ t.test('§12.3: a final non-2xx ends every early dialog of the INVITE', async (t
   t.equal(a.ua.dialogs.size, 0, 'no early dialog left');
   t.equal(a.ua.usageCount, 0);
 });
+
+t.test('§9.1 race: a 2xx that crosses our CANCEL is ACKed and ended with BYE; the result is cancelled', async (t) => {
+  const a = await makeUa();
+  const p = await rawPeer();
+  t.teardown(async () => { p.sock.close(); await a.ua.close(); });
+  const call = a.ua.invite(`sip:bob@127.0.0.1:${p.port}`, { body: SDP_A });
+  await until(() => p.got.length === 1);
+  const invite = p.got[0]!;
+  const reply = (req: SipRequest, status: number, body?: string): void => {
+    const res = createResponse(req, status, undefined, { toTag: 'late' });
+    res.set('Contact', `<sip:late@127.0.0.1:${p.port}>`);
+    if (body !== undefined) { res.body = body; res.set('Content-Type', 'application/sdp'); }
+    p.sock.send(res.toBuffer(), p.last.port, p.last.address);
+  };
+  reply(invite, 180);
+  call.on('progress', () => call.cancel('SIP;cause=200;text="Call completed elsewhere"'));
+  await until(() => p.got.some((m) => m.method === 'CANCEL'), 'CANCEL');
+  const cancel = p.got.find((m) => m.method === 'CANCEL')!;
+  t.equal(cancel.get('Reason'), 'SIP;cause=200;text="Call completed elsewhere"');
+  t.equal(cancel.topVia?.branch, invite.topVia?.branch, '§9.1: CANCEL has the INVITE\'s branch');
+  reply(cancel, 200);
+  reply(invite, 200, SDP_B); // the callee answered before it saw the CANCEL
+  const r = await call.result;
+  t.notOk(r.ok);
+  if (!r.ok) {
+    t.equal(r.status, 487);
+    t.ok(r.cancelled);
+  }
+  await until(() => p.got.some((m) => m.method === 'BYE'), 'BYE');
+  t.ok(p.got.some((m) => m.method === 'ACK' && m.to?.tag === 'late'), 'the 2xx was ACKed');
+  t.equal(a.ua.usageCount, 0, 'no session left');
+});

@@ -261,3 +261,26 @@ t.test('a listener that throws does not break the call', async (t) => {
   t.equal(b.ua.counters.listenerErrors, 1);
   if (r.ok) await r.session.bye();
 });
+
+t.test('a call over TCP: responses on the connection of the INVITE, the BYE of the callee to the Contact of the caller (transport=tcp)', async (t) => {
+  const listen = [{ transport: 'udp' as const, host: '127.0.0.1', port: 0 }, { transport: 'tcp' as const, host: '127.0.0.1', port: 0 }];
+  const a = await makeUa({ listen });
+  const b = await makeUa({ listen });
+  t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
+  const bTcp = b.ua.transport.listener('tcp')!.port;
+  let bs: Session | undefined;
+  b.ua.on('invite', (inv) => {
+    t.equal(inv.source.transport, 'tcp');
+    bs = inv.accept({ body: SDP_B });
+  });
+  const r = await a.ua.invite(`sip:bob@127.0.0.1:${bTcp};transport=tcp`, { body: SDP_A }).result;
+  if (!r.ok) return t.fail('no call over TCP');
+  t.match(r.session.dialog.remoteTarget.toString(), /transport=tcp/, 'callee Contact says TCP');
+  await until(() => bs?.state === 'confirmed', 'ACK over TCP');
+  const inv = a.wire.sent.find((m) => m.isRequest && m.method === 'INVITE') as SipRequest;
+  t.equal(inv.topVia?.transport, 'TCP');
+  t.match(inv.get('Contact'), /transport=tcp/);
+  const ended = next(r.session, 'terminated');
+  t.equal((await bs!.bye())?.status, 200);
+  t.same(await ended, ['remote-bye']);
+});
