@@ -17,7 +17,7 @@ import {
 
 const skip = skipUnlessCommand('sipp');
 
-t.test('StatusHook event sequences of answered calls', { skip }, async (t) => {
+t.test('StatusHook event sequences of answered calls', { skip, timeout: 90000 }, async (t) => {
   const calleePort = await freeUdpPort();
   const status = new StatusLog();
   const dest = { type: 'sip', address: `sip:agent@127.0.0.1:${calleePort}` };
@@ -57,7 +57,7 @@ t.test('StatusHook event sequences of answered calls', { skip }, async (t) => {
         scenario: endedBy === 'caller' ? 'call-uas-answer.xml' : 'call-uas-answer-hangup.xml',
         port: calleePort, mediaPort: await freeMediaPort(), args: ['-d', '300'],
       });
-      await udpBound(calleePort);
+      await udpBound(calleePort, callee);
       const caller = sipp(t, {
         scenario: endedBy === 'caller' ? 'call-uac-answered.xml' : 'call-uac-answered-bye-in.xml',
         port: await freeUdpPort(), mediaPort: await freeMediaPort(), target: `127.0.0.1:${tp.port}`,

@@ -20,7 +20,7 @@ import {
 
 const skip = skipUnlessCommand('sipp') || skipUnless(existsSync(G711A_PCAP), `sipp's ${G711A_PCAP}`);
 
-t.test('connect forks to two callees: the 2xx wins, the other fork is CANCELled, the winner is heard', { skip }, async (t) => {
+t.test('connect forks to two callees: the 2xx wins, the other fork is CANCELled, the winner is heard', { skip, timeout: 90000 }, async (t) => {
   const [winPort, losePort, uacPort] = [await freeUdpPort(), await freeUdpPort(), await freeUdpPort()];
   const status = new StatusLog();
   const config = {
@@ -51,7 +51,7 @@ t.test('connect forks to two callees: the 2xx wins, the other fork is CANCELled,
 
   const winner = sipp(t, { scenario: 'call-uas-answer-late.xml', port: winPort, mediaPort: await freeMediaPort() });
   const loser = sipp(t, { scenario: 'call-uas-cancelled.xml', port: losePort, mediaPort: await freeMediaPort() });
-  await Promise.all([udpBound(winPort), udpBound(losePort)]);
+  await Promise.all([udpBound(winPort, winner), udpBound(losePort, loser)]);
   const caller = sipp(t, {
     scenario: 'call-uac-answered.xml', port: uacPort, mediaPort: await freeMediaPort(), target: `127.0.0.1:${tp.port}`,
     args: ['-s', '5550100', '-key', 'rtp_port', String(sink.port), '-d', '2500'],

@@ -73,6 +73,8 @@ export async function startTestPbx(t: HasTeardown, config: unknown, extra: Recor
 
 export interface SippPeer {
   done: Promise<SippResult>;
+  /** The exit result once sipp has exited, else undefined. */
+  result(): SippResult | undefined;
   /** SIP messages sipp sent and received (-trace_msg), read after `done`. */
   messages(): string;
 }
@@ -101,33 +103,36 @@ export function sipp(
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const kill = setTimeout(() => child.kill('SIGKILL'), a.killAfterMs ?? 25000);
+  let result: SippResult | undefined;
   const done = new Promise<SippResult>((resolve) => {
     child.on('error', (err) => {
       clearTimeout(kill);
-      resolve({ code: -1, out: String(err) });
+      resolve((result = { code: -1, out: String(err) }));
     });
     child.on('exit', (code) => {
       clearTimeout(kill);
-      resolve({ code, out });
+      resolve((result = { code, out }));
     });
   });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  return { done, messages: () => (existsSync(msgFile) ? readFileSync(msgFile, 'utf8') : '') };
+  return { done, result: () => result, messages: () => (existsSync(msgFile) ? readFileSync(msgFile, 'utf8') : '') };
 }
 
-/** Resolves once something (sipp) holds UDP `port` on 127.0.0.1. */
-export async function udpBound(port: number): Promise<void> {
+/** Resolves once `peer` (sipp) holds UDP `port` on 127.0.0.1; rejects with its output if it exits first. */
+export async function udpBound(port: number, peer: SippPeer): Promise<void> {
   await waitFor(
     () =>
-      new Promise<boolean>((resolve) => {
+      new Promise<boolean>((resolve, reject) => {
+        const exited = peer.result();
+        if (exited) return reject(new Error(`sipp exited (${exited.code}) before listening on ${port}: ${exited.out.slice(-600)}`));
         const s = createSocket('udp4');
         s.once('error', () => resolve(true));
         s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)));
       }),
     `sipp listening on ${port}`,
-    10000,
+    20000,
   );
 }
 

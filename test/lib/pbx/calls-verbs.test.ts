@@ -47,7 +47,7 @@ function toneWav(seconds: number): { wav: Buffer; frame: Int16Array } {
   return { wav: Buffer.concat([h, pcm]), frame };
 }
 
-t.test('CallScript verbs with real SIP peers', { skip }, async (t) => {
+t.test('CallScript verbs with real SIP peers', { skip, timeout: 90000 }, async (t) => {
   const mediaDir = mkdtempSync(join(tmpdir(), 'dpbx-calls-verbs-'));
   t.teardown(() => rmSync(mediaDir, { recursive: true, force: true }));
   const tone = toneWav(0.8);
@@ -92,7 +92,7 @@ t.test('CallScript verbs with real SIP peers', { skip }, async (t) => {
   t.test('announce then connect: early media (183) with the announcement, then the callee answers', async (t) => {
     const sink = await rtpSink(t);
     const callee = sipp(t, { scenario: 'call-uas-answer.xml', port: calleePort, mediaPort: await freeMediaPort() });
-    await udpBound(calleePort);
+    await udpBound(calleePort, callee);
     const caller = sipp(t, {
       scenario: 'call-uac-answered.xml', port: await freeUdpPort(), mediaPort: await freeMediaPort(),
       target: `127.0.0.1:${tp.port}`, args: ['-s', '100', '-key', 'rtp_port', String(sink.port), '-d', '500'],
@@ -140,21 +140,23 @@ t.test('CallScript verbs with real SIP peers', { skip }, async (t) => {
     const caller = sipp(t, {
       scenario: 'call-uac-cancel-after-100.xml', port: await freeUdpPort(), mediaPort: await freeMediaPort(),
       target: `127.0.0.1:${tp.port}`, args: ['-s', '200', '-key', 'rtp_port', String(sink.port), '-d', '300'],
-      // The pause is 20 s; a caller still waiting for its 487 after 10 s means the CANCEL did not end it.
-      killAfterMs: 10000,
+      // The pause is 20 s; a caller still waiting for its 487 after 15 s means the CANCEL did not end it.
+      killAfterMs: 15000,
     });
     const c = await caller.done;
     t.equal(c.code, 0, `caller: INVITE, 100, CANCEL, 200, 487, ACK ${c.code ? c.out.slice(-600) : ''}`);
     await settled(tp);
     const ev = events('200');
     t.same(ev, ['pause:start', 'pause:complete', 'call:end'], `the pause is closed and the script goes no further (no response:sent): ${ev.join(' ')}`);
-    t.equal(status.forCall(callIds['200']!).find((b) => b.event === 'call:end')?.cause, 'caller-cancel', 'call:end cause');
+    const end = status.forCall(callIds['200']!).find((b) => b.event === 'call:end');
+    t.equal(end?.cause, 'caller-cancel', 'call:end cause');
+    t.ok(typeof end?.durationMs === 'number' && end.durationMs < 20000, `the call ended before the 20 s pause could have (${end?.durationMs} ms)`);
   });
 
   t.test('ringback is heard as early media while the callee rings', async (t) => {
     const sink = await rtpSink(t);
     const callee = sipp(t, { scenario: 'call-uas-cancelled.xml', port: calleePort, mediaPort: await freeMediaPort() });
-    await udpBound(calleePort);
+    await udpBound(calleePort, callee);
     const caller = sipp(t, {
       scenario: 'call-uac-cancel-after-183.xml', port: await freeUdpPort(), mediaPort: await freeMediaPort(),
       target: `127.0.0.1:${tp.port}`, args: ['-s', '300', '-key', 'rtp_port', String(sink.port), '-d', '1500'],
