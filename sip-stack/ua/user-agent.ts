@@ -433,6 +433,18 @@ export class UserAgent extends UaEmitter<UserAgentEvents> implements UaCore {
     }
     if (req.method === 'INVITE') {
       this.counters.invitesReceived++;
+      // §8.1.1.8: "The Contact header field MUST be present and contain exactly one SIP or SIPS URI in any request
+      // that can result in the establishment of a dialog" — without it no dialog can be built: 400 at once.
+      let contact: ReturnType<typeof contactOf>;
+      try {
+        contact = contactOf(req);
+      } catch {
+        contact = undefined;
+      }
+      if (contact === undefined) {
+        tx.respond(this.buildResponse(req, 400, { reason: 'Bad Request (missing or invalid Contact)' }));
+        return;
+      }
       let timer: ReturnType<typeof negotiateAsUas> | undefined;
       if (this.sessionTimers !== undefined) {
         timer = negotiateAsUas(req, this.sessionTimers);
@@ -541,6 +553,12 @@ export function retryRequest(req: SipRequest): SipRequest {
   copy.set('Max-Forwards', req.maxForwards ?? 70);
   if (req.body.length > 0) copy.body = req.body;
   return copy;
+}
+
+function contactOf(req: SipRequest): SipUri | undefined {
+  const c = req.contact;
+  if (!Array.isArray(c) || c.length !== 1 || !c[0]!.uri.isSip) return undefined;
+  return c[0]!.uri;
 }
 
 function splitHostPort(hp: string): [string, number] {

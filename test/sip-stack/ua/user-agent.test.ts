@@ -284,3 +284,18 @@ t.test('a call over TCP: responses on the connection of the INVITE, the BYE of t
   t.equal((await bs!.bye())?.status, 200);
   t.same(await ended, ['remote-bye']);
 });
+
+t.test('§8.1.1.8: an INVITE without Contact is answered 400 before the application sees it', async (t) => {
+  const a = await makeUa();
+  const b = await makeUa();
+  t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
+  let seen = 0;
+  b.ua.on('invite', () => seen++);
+  const { createRequest } = await import('../../../sip-stack/index.js');
+  const req = createRequest({ method: 'INVITE', uri: b.uri, from: '<sip:x@127.0.0.1>', to: `<${b.uri}>`, via: a.ua.via('udp') });
+  const res = await new Promise<{ status: number }>((resolve) => {
+    void a.ua.startClientTransaction(req, undefined, { receiveResponse: (r) => { if (r.status >= 200) resolve(r); } });
+  });
+  t.equal(res.status, 400);
+  t.equal(seen, 0);
+});
