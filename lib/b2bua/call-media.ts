@@ -22,9 +22,13 @@ import {
 import type { LegRef, MediaControl, PlaybackResult } from '../call/index.js';
 import type { Logger } from '../log.js';
 
+// Codec availability is a property of the process (wasm files, native addon), found by file-system probes in
+// listCodecs(): asked once, not twice per call (it was a hot spot in bench/call-rate.js).
+let usableCodecs: Set<string> | undefined;
+
 /** SDP preference entries for canonical codec names (those this process cannot run are left out). */
 export function codecPreferences(names: readonly string[]): SdpCodecPreference[] {
-  const usable = new Set(listCodecs().map((c) => c.name.toUpperCase()));
+  const usable = (usableCodecs ??= new Set(listCodecs().map((c) => c.name.toUpperCase())));
   const out: SdpCodecPreference[] = [];
   for (const name of names) {
     const info = findCodec(name);
