@@ -14,7 +14,7 @@
 //     packets not delivered. Peer pairs: opus, G722, GSM (rtpengine only decodes AMR: ours alone there).
 //
 // Targets (closing note of issue 5, not tests): ≥ 300 PCMU↔opus and ≥ 1,500 PCMU↔G722 calls per core.
-// Usage: npx tsc -p tsconfig.json && node bench/transcode.js [--quick] [--calls=N] [--seconds=S]
+// Usage: npx tsc -p tsconfig.json && node bench/transcode.js [--quick] [--calls=N] [--seconds=S] [--pairs=opus,G722,GSM,AMR]
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { codecStatus, createDecoder, createEncoder, createTranscoder, findCodec } from '../dist/codecs/index.js';
@@ -296,7 +296,7 @@ async function loadRtpengine(mid, n) {
   }
 }
 
-const loadMids = quick ? ['opus', 'G722'] : ['opus', 'G722', 'GSM', 'AMR'];
+const loadMids = arg('pairs') ? arg('pairs').split(',') : quick ? ['opus', 'G722'] : ['opus', 'G722', 'GSM', 'AMR'];
 const WARM_TICKS = quick ? 40 : 100;
 const ours = {};
 const peer = {};
