@@ -25,7 +25,7 @@ export interface StatusEvent {
   [k: string]: unknown;
 }
 
-/** StatusHook bodies in arrival order; `of(callId?)` lists the event names. */
+/** StatusHook bodies in arrival order (pass `hook` as an in-process statusHook). */
 export class StatusLog {
   readonly bodies: StatusEvent[] = [];
   readonly hook = (body: unknown): Record<string, never> => {
@@ -33,11 +33,12 @@ export class StatusLog {
     return {};
   };
 
+  /** Event names in arrival order (optionally of the bodies `filter` keeps). */
   names(filter?: (b: StatusEvent) => boolean): string[] {
     return this.bodies.filter((b) => !filter || filter(b)).map((b) => b.event);
   }
 
-  /** Events of the calls whose CallHook body had `to === number` (Call-IDs recorded by `track`). */
+  /** The bodies of one call (by its SIP Call-ID), in arrival order. */
   forCall(callId: string): StatusEvent[] {
     return this.bodies.filter((b) => b.callId === callId);
   }
