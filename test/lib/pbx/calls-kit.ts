@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createPbx, type Pbx } from '../../../lib/index.js';
 import { fixturePath } from '../../helpers/env.js';
 import { freeUdpPort, waitFor, type SippResult } from './peers.js';
@@ -117,6 +117,7 @@ export function sipp(
   });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(msgFile, { force: true });
   });
   return { done, result: () => result, messages: () => (existsSync(msgFile) ? readFileSync(msgFile, 'utf8') : '') };
 }
