@@ -191,8 +191,9 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
 
   // ------------------------------------------------------------------ responses
 
-  private receiveResponse(res: SipResponse, tx: ClientTransaction): void {
-    if (tx.request !== this._request) return; // a response of a transaction replaced after a challenge
+  private receiveResponse(res: SipResponse, tx: ClientTransaction | undefined): void {
+    // A response of a transaction replaced after a challenge is ignored (tx undefined: a local failure).
+    if (tx !== undefined && tx.request !== this._request) return;
     const st = res.status;
     if (st === 100) {
       if (this._state === UacInviteState.Calling) this.transition(UacInviteState.Proceeding);

@@ -106,6 +106,8 @@ export class UserAgent extends UaEmitter<UserAgentEvents> implements UaCore {
   private readonly ownsTransport: boolean;
   private readonly o: UserAgentOptions;
   private readonly usages = new Map<string, DialogUsage>();
+  /** Client transactions in flight: on close() their users get a local 503 so no promise waits forever. */
+  private readonly inFlight = new Map<ClientTransactionUser, SipRequest>();
   private readonly onMessage: (m: SipMessageAny, s: MessageSource) => void;
   private _closed = false;
   private started: Promise<BoundListener[]> | undefined;
@@ -185,6 +187,14 @@ export class UserAgent extends UaEmitter<UserAgentEvents> implements UaCore {
     for (const u of [...this.usages.values()]) {
       const s = u as { finish?: (c: 'closed') => void };
       if (typeof s.finish === 'function') s.finish('closed');
+    }
+    for (const [user, req] of [...this.inFlight]) {
+      this.inFlight.delete(user);
+      try {
+        user.receiveResponse(createResponse(req, 503, 'Service Unavailable (user agent closed)'), undefined as never);
+      } catch (err) {
+        this.listenerError('receiveResponse', err);
+      }
     }
     this.usages.clear();
     this.dialogs.close();
@@ -317,12 +327,23 @@ export class UserAgent extends UaEmitter<UserAgentEvents> implements UaCore {
   /** @internal */
   async startClientTransaction(req: SipRequest, destination: SendTarget | undefined, user: ClientTransactionUser): Promise<ClientTransaction | undefined> {
     let target: SendTarget;
+    let tracked: ClientTransactionUser | undefined;
     try {
       if (this._closed) throw new UaError('DPBX_ERR_UA_CLOSED', 'user agent is closed');
       target = await this.resolve(this.nextHop(req), destination);
       if (this._closed) throw new UaError('DPBX_ERR_UA_CLOSED', 'user agent is closed');
-      return this.transactions.sendRequest(req, target, user);
+      const t: ClientTransactionUser = {
+        receiveResponse: (res, tx) => user.receiveResponse(res, tx),
+        terminated: (tx) => {
+          this.inFlight.delete(t);
+          user.terminated?.(tx);
+        },
+      };
+      tracked = t;
+      this.inFlight.set(t, req);
+      return this.transactions.sendRequest(req, target, t);
     } catch (err) {
+      if (tracked !== undefined) this.inFlight.delete(tracked);
       // §8.1.3.1: a request that cannot be sent is treated like a 503 from the network.
       this.logger.debug({ err: String(err), method: req.method }, 'request not sent');
       const res = createResponse(req, 503, `Service Unavailable (${err instanceof UaError ? err.code : 'send failed'})`);

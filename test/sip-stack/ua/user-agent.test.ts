@@ -299,3 +299,27 @@ t.test('§8.1.1.8: an INVITE without Contact is answered 400 before the applicat
   t.equal(res.status, 400);
   t.equal(seen, 0);
 });
+
+t.test('close() settles what is in flight: a pending INVITE and a pending OPTIONS get a local 503', async (t) => {
+  const a = await makeUa();
+  const b = await makeUa();
+  t.teardown(() => b.ua.close());
+  b.ua.on('invite', () => {}); // never answered
+  b.ua.on('request', () => {}); // never answered
+  const call = a.ua.invite(b.uri);
+  const opt = a.ua.sendRequest('OPTIONS', b.uri);
+  await until(() => b.ua.counters.invitesReceived === 1 && a.wire.sent.some((m) => m.isRequest && m.method === 'OPTIONS'));
+  await a.ua.close();
+  const r = await call.result;
+  t.equal(r.ok ? 0 : r.status, 503);
+  t.equal((await opt).status, 503);
+  t.throws(() => a.ua.invite(b.uri), { code: 'DPBX_ERR_UA_CLOSED' });
+});
+
+t.test('an unresolvable target fails the call with a local 503 instead of throwing', async (t) => {
+  const a = await makeUa();
+  t.teardown(() => a.ua.close());
+  const r = await a.ua.invite('sip:bob@no-such-host.invalid').result;
+  t.equal(r.ok ? 0 : r.status, 503);
+  t.match(r.ok ? '' : r.reason, /DPBX_ERR_UA_TARGET/);
+});
