@@ -68,6 +68,7 @@ function run(msg) {
   let sentA = 0;
   let sentB = 0;
   let lateTicks = 0;
+  let started = false;
   const t0 = performance.now();
   const sendTick = () => {
     const i = tick % a.payloads.length;
@@ -82,7 +83,8 @@ function run(msg) {
       }
     }
     tick++;
-    if (tick === warm) {
+    if (tick >= warm && !started) {
+      started = true;
       counting = true;
       process.send({ type: 'running' });
     }
