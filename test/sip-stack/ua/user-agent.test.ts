@@ -323,3 +323,17 @@ t.test('an unresolvable target fails the call with a local 503 instead of throwi
   t.equal(r.ok ? 0 : r.status, 503);
   t.match(r.ok ? '' : r.reason, /DPBX_ERR_UA_TARGET/);
 });
+
+t.test('destination overrides the Request-URI host (a registered contact reached through its flow)', async (t) => {
+  const a = await makeUa();
+  const b = await makeUa();
+  t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
+  let uri = '';
+  b.ua.on('invite', (inv) => { uri = inv.request.uriText; inv.accept(); });
+  const r = await a.ua.invite('sip:bob@198.51.100.7:5060', { destination: { transport: 'udp', address: '127.0.0.1', port: b.port } }).result;
+  t.ok(r.ok, 'reached through the destination');
+  t.equal(uri, 'sip:bob@198.51.100.7:5060', 'Request-URI unchanged');
+  if (r.ok) {
+    t.equal((await r.session.bye())?.status, 200, 'BYE answered');
+  }
+});
