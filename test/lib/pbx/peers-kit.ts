@@ -63,7 +63,7 @@ export function sipp(
   const args = [
     ...(o.remote ? [o.remote] : []),
     ...scen,
-    '-p', String(o.port), '-i', o.ip ?? '127.0.0.1', '-m', '1', '-nostdin', '-timeout', '25', '-timeout_error',
+    '-p', String(o.port), '-i', o.ip ?? '127.0.0.1', '-m', '1', '-nostdin', '-timeout', '60', '-timeout_error',
     ...(o.logs ? ['-trace_logs', '-log_file', logFile] : []),
     ...(o.args ?? []),
   ];
@@ -71,7 +71,7 @@ export function sipp(
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const kill = setTimeout(() => child.kill('SIGKILL'), o.killAfterMs ?? 30000);
+  const kill = setTimeout(() => child.kill('SIGKILL'), o.killAfterMs ?? 90000);
   const done = new Promise<{ code: number | null; out: string }>((resolve) => {
     child.on('error', (err) => resolve({ code: -1, out: String(err) }));
     child.on('exit', (code) => {

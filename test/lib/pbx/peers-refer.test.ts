@@ -8,7 +8,7 @@ import { freeUdpPort, logged, sipp, startPbx, waitFor } from './peers-kit.js';
 
 const skip = skipUnlessCommand('sipp');
 
-t.test('REFER from the callee: 202, NOTIFY sipfrag, CallHook refer:true to=3000, third party connected, referrer released', { skip, timeout: 45000 }, async (t) => {
+t.test('REFER from the callee: 202, NOTIFY sipfrag, CallHook refer:true to=3000, third party connected, referrer released', { skip, timeout: 120000 }, async (t) => {
   const calleePort = await freeUdpPort();
   const thirdPort = await freeUdpPort();
   const hookBodies: Record<string, unknown>[] = [];
@@ -24,7 +24,7 @@ t.test('REFER from the callee: 202, NOTIFY sipfrag, CallHook refer:true to=3000,
               callHook: (body: Record<string, unknown>) => {
                 hookBodies.push(body);
                 const target = body.refer ? `sip:${String(body.to)}@127.0.0.1:${thirdPort}` : `sip:callee@127.0.0.1:${calleePort}`;
-                return [{ verb: 'connect', dest: { type: 'sip', address: target, timeout: 10 } }];
+                return [{ verb: 'connect', dest: { type: 'sip', address: target } }];
               },
               statusHook: (body: { event: string }) => {
                 events.push(body.event);
@@ -61,7 +61,7 @@ t.test('REFER from the callee: 202, NOTIFY sipfrag, CallHook refer:true to=3000,
   t.match(last?.[0], /^SIP\/2\.0 200 OK/, 'the last NOTIFY reports 200 OK of the new call');
   t.match(last?.[1], /^terminated/i, 'and terminates the implicit subscription (RFC 3515 §2.4.7)');
 
-  await waitFor(() => events.includes('call:end'), 'call:end', 5000);
+  await waitFor(() => events.includes('call:end'), 'call:end', 15000);
   const i = events.indexOf('transfer:requested');
   t.ok(i >= 0 && events.indexOf('transfer:complete') > i, `transfer:requested then transfer:complete (${events.join(' ')})`);
   t.equal(pbx.engine.activeCalls, 0, 'no call left behind');
