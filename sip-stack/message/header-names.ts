@@ -8,39 +8,52 @@ export interface HeaderName {
   readonly canonical: string;
   /** Values are comma-separated lists whose elements may be split (RFC 3261 §7.3.1). */
   readonly list: boolean;
+  /** Index in the table of known headers (a small integer the parser stores per line); -1 for unknown names. */
+  readonly id: number;
 }
 
-// [canonical, compact form or '', comma-list?]
+// [canonical, compact form or '', comma-list?]. The order gives the ids: the headers SipMessage.validate() checks
+// come first, in the order it checks them (ids 0..30, so a 32-bit mask says which of them a message carries).
 const TABLE: ReadonlyArray<readonly [string, string, boolean]> = [
   ['Via', 'v', true],
-  ['Call-ID', 'i', false],
   ['From', 'f', false],
   ['To', 't', false],
-  ['Contact', 'm', true],
-  ['Content-Length', 'l', false],
-  ['Content-Type', 'c', false],
-  ['Supported', 'k', true],
-  ['Subject', 's', false],
-  ['Content-Encoding', 'e', true],
-  ['Allow-Events', 'u', true],
-  ['Event', 'o', false],
-  ['Refer-To', 'r', false],
-  ['Referred-By', 'b', false],
-  ['Session-Expires', 'x', false],
-  ['Identity', 'y', false],
+  ['Call-ID', 'i', false],
   ['CSeq', '', false],
   ['Max-Forwards', '', false],
+  ['Contact', 'm', true],
   ['Route', '', true],
   ['Record-Route', '', true],
   ['Path', '', true],
-  ['Service-Route', '', true],
   ['Expires', '', false],
   ['Min-Expires', '', false],
-  ['Min-SE', '', false],
+  ['Content-Type', 'c', false],
+  ['Content-Length', 'l', false],
+  ['Authorization', '', false],
+  ['Proxy-Authorization', '', false],
+  ['WWW-Authenticate', '', false],
+  ['Proxy-Authenticate', '', false],
+  ['Supported', 'k', true],
   ['Require', '', true],
   ['Proxy-Require', '', true],
   ['Unsupported', '', true],
   ['Allow', '', true],
+  ['Reason', '', true],
+  ['Refer-To', 'r', false],
+  ['Referred-By', 'b', false],
+  ['Replaces', '', false],
+  ['Event', 'o', false],
+  ['Subscription-State', '', false],
+  ['RSeq', '', false],
+  ['RAck', '', false],
+  // ---- not checked by validate()
+  ['Subject', 's', false],
+  ['Content-Encoding', 'e', true],
+  ['Allow-Events', 'u', true],
+  ['Session-Expires', 'x', false],
+  ['Identity', 'y', false],
+  ['Service-Route', '', true],
+  ['Min-SE', '', false],
   ['Accept', '', true],
   ['Accept-Encoding', '', true],
   ['Accept-Language', '', true],
@@ -51,11 +64,6 @@ const TABLE: ReadonlyArray<readonly [string, string, boolean]> = [
   ['Error-Info', '', true],
   ['In-Reply-To', '', true],
   ['Warning', '', true],
-  ['Reason', '', true],
-  ['Replaces', '', false],
-  ['Subscription-State', '', false],
-  ['RSeq', '', false],
-  ['RAck', '', false],
   ['Date', '', false],
   ['Timestamp', '', false],
   ['Retry-After', '', false],
@@ -65,10 +73,6 @@ const TABLE: ReadonlyArray<readonly [string, string, boolean]> = [
   ['Priority', '', false],
   ['MIME-Version', '', false],
   ['Reply-To', '', false],
-  ['Authorization', '', false],
-  ['Proxy-Authorization', '', false],
-  ['WWW-Authenticate', '', false],
-  ['Proxy-Authenticate', '', false],
   ['Authentication-Info', '', false],
   ['P-Asserted-Identity', '', true],
   ['P-Preferred-Identity', '', true],
@@ -83,12 +87,28 @@ const TABLE: ReadonlyArray<readonly [string, string, boolean]> = [
   ['Request-Disposition', 'd', true],
 ];
 
+/** Ids of the headers the message layer reads itself (positions in TABLE above). */
+export const enum H {
+  Via = 0, From = 1, To = 2, CallId = 3, CSeq = 4, MaxForwards = 5, Contact = 6, Route = 7, RecordRoute = 8,
+  Path = 9, Expires = 10, MinExpires = 11, ContentType = 12, ContentLength = 13, Authorization = 14,
+  ProxyAuthorization = 15, WwwAuthenticate = 16, ProxyAuthenticate = 17, Supported = 18, Require = 19,
+  ProxyRequire = 20, Unsupported = 21, Allow = 22, Reason = 23, ReferTo = 24, ReferredBy = 25, Replaces = 26,
+  Event = 27, SubscriptionState = 28, RSeq = 29, RAck = 30,
+  /** Ids below this one are checked by validate(). */
+  ValidatedCount = 31,
+}
+
+/** Table entries by id. */
+export const KNOWN_HEADERS: readonly HeaderName[] = TABLE.map(([canonical, , list], id) =>
+  Object.freeze({ key: canonical.toLowerCase(), canonical, list, id }));
+
 const BY_KEY = new Map<string, HeaderName>();
 /** Exact spellings seen on the wire most often → entry, so the common path needs no toLowerCase(). */
 const BY_SPELLING = new Map<string, HeaderName>();
 
-for (const [canonical, compact, list] of TABLE) {
-  const entry: HeaderName = Object.freeze({ key: canonical.toLowerCase(), canonical, list });
+for (let id = 0; id < TABLE.length; id++) {
+  const [canonical, compact] = TABLE[id]!;
+  const entry = KNOWN_HEADERS[id]!;
   BY_KEY.set(entry.key, entry);
   BY_SPELLING.set(canonical, entry);
   BY_SPELLING.set(entry.key, entry);
@@ -115,50 +135,55 @@ export function lookupHeaderName(name: string): HeaderName {
   const key = name.toLowerCase();
   const known = BY_KEY.get(key);
   if (known !== undefined) return known;
-  return { key, canonical: name, list: false };
+  return { key, canonical: name, list: false, id: -1 };
 }
 
-// Span lookup for the parser: finds a known name (full or compact, any case) straight from the header text
-// without slicing it out or hashing it through a Map. Open addressing over a power-of-two table keyed by a
-// case-insensitive hash; a hit is confirmed by a case-insensitive compare with the lowercase spelling.
+// Byte lookup for the parser: finds a known name (full or compact, any case) straight from the datagram without
+// decoding it or hashing it through a Map. Open addressing over a power-of-two table keyed by a case-insensitive
+// hash; a hit is confirmed by a case-insensitive compare with the lowercase spelling.
 const SPAN_BITS = 9;
 const SPAN_SIZE = 1 << SPAN_BITS;
 const spanKeys: string[] = new Array<string>(SPAN_SIZE).fill('');
-const spanEntries: Array<HeaderName | undefined> = new Array<HeaderName | undefined>(SPAN_SIZE).fill(undefined);
+const spanIds: Int16Array = new Int16Array(SPAN_SIZE).fill(-1);
 
-function spanHash(s: string, start: number, end: number): number {
+/** FNV-1a over the bytes OR 0x20 (A-Z → a-z; digits, '-' and the other token characters of known names keep their value). */
+function spanHashString(s: string): number {
   let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ (s.charCodeAt(i) | 0x20), 0x01000193);
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ (s.charCodeAt(i) | 0x20), 0x01000193);
   return (h ^ (h >>> 15)) & (SPAN_SIZE - 1);
 }
 
 for (const [lower, entry] of BY_KEY) {
-  let slot = spanHash(lower, 0, lower.length);
+  let slot = spanHashString(lower);
   while (spanKeys[slot] !== '') slot = (slot + 1) & (SPAN_SIZE - 1);
   spanKeys[slot] = lower;
-  spanEntries[slot] = entry;
+  spanIds[slot] = entry.id;
 }
 
 /**
- * Header name of s[start, end) (a token the caller has validated). Known names come from the table without
- * allocation; unknown ones fall back to lookupHeaderName() on the sliced text.
+ * Id of the known header whose name is buf[start, end) (token bytes the caller has validated), or -1. Needs the
+ * hash of the bytes as computed by the parser's name loop: h = Math.imul(h ^ (byte | 0x20), 0x01000193) from
+ * 0x811c9dc5 (see headerNameHash); no allocation.
  */
-export function lookupHeaderSpan(s: string, start: number, end: number): HeaderName {
+export function lookupHeaderId(buf: Uint8Array, start: number, end: number, hash: number): number {
   const len = end - start;
-  let slot = spanHash(s, start, end);
+  let slot = (hash ^ (hash >>> 15)) & (SPAN_SIZE - 1);
   for (;;) {
     const k = spanKeys[slot]!;
-    if (k === '') break;
+    if (k === '') return -1;
     if (k.length === len) {
       let i = 0;
-      // Token characters only: OR-ing 0x20 maps A-Z onto a-z and leaves digits and - . ! % * _ + ` ' ~ alone.
-      while (i < len && (s.charCodeAt(start + i) | 0x20) === k.charCodeAt(i)) i++;
-      if (i === len) return spanEntries[slot]!;
+      // Token characters only: OR-ing 0x20 maps A-Z onto a-z and leaves digits and - . ! % * + ' alone; the
+      // other token characters (_ ` ~) map outside the spellings of known names, so they never match.
+      while (i < len && (buf[start + i]! | 0x20) === k.charCodeAt(i)) i++;
+      if (i === len) return spanIds[slot]!;
     }
     slot = (slot + 1) & (SPAN_SIZE - 1);
   }
-  return lookupHeaderName(s.slice(start, end));
 }
+
+/** Initial value of the name hash lookupHeaderId() expects. */
+export const HEADER_HASH_SEED = 0x811c9dc5;
 
 /** Lowercase lookup key of a header name given by a caller ('CALL-ID', 'i' → 'call-id'). */
 export function headerKey(name: string): string {

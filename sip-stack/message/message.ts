@@ -2,9 +2,9 @@
 // and the serializer. An untouched parsed message serializes by returning a view of its original bytes.
 
 import { SipParseError, badHeader, defaultReason } from './errors.js';
-import { lookupHeaderName, headerKey, isListHeader } from './header-names.js';
+import { type HeaderName, lookupHeaderName, headerKey, KNOWN_HEADERS, H } from './header-names.js';
 import { isToken, splitList, trimLws } from './scan.js';
-import { SipUri, parseUri } from './uri.js';
+import { SipUri, parseUri, checkUri, URI_HAS_HEADERS } from './uri.js';
 import { NameAddr, parseNameAddr, parseContact } from './name-addr.js';
 import { Via, parseVia } from './via.js';
 import { type CSeq, type Reason, type Replaces, type EventValue, type SubscriptionState, type RAck, AuthValue,
@@ -26,6 +26,19 @@ export type HeaderValueInput = string | number | { toString(): string };
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Passed as `headers` by the parser: the message starts in wire mode (attachWire() follows). Never exposed.
+ * @internal
+ */
+export const WIRE_HEADERS: HeaderField[] = Object.freeze([]) as unknown as HeaderField[];
+
+/** Cache slot not computed yet (undefined is a computed "header absent"). */
+const UNSET = Symbol('unset');
+type Slot<T> = T | undefined | typeof UNSET;
+
+/** Words per header line in wire mode: name start, name end, value start (or -1 - index into unfolded), value end, id. */
+export const WIRE_STRIDE = 5;
+
 function checkValue(v: HeaderValueInput): string {
   const s = typeof v === 'string' ? v : String(v);
   for (let i = 0; i < s.length; i++) {
@@ -39,20 +52,121 @@ function checkName(name: string): void {
   if (!isToken(name)) throw new TypeError(`invalid SIP header name: ${JSON.stringify(name)}`);
 }
 
+/** RFC 3261 Call-ID = word ["@" word]: no whitespace (the set of characters RegExp \s matches). */
+function hasWhitespace(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20) { if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) return true; continue; }
+    if (c < 0xa0) continue;
+    if (c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f ||
+      c === 0x205f || c === 0x3000 || c === 0xfeff) return true;
+  }
+  return false;
+}
+
+function parseCallId(s: string): string {
+  if (s.length === 0 || hasWhitespace(s)) throw badHeader('Call-ID', 'empty or contains whitespace');
+  return s;
+}
+
+/** One element of a comma list of name-addrs: Route, Record-Route, Path. */
+const parseRoute = (s: string): NameAddr => parseNameAddr(s, 'Route');
+const parseRecordRoute = (s: string): NameAddr => parseNameAddr(s, 'Record-Route');
+const parsePath = (s: string): NameAddr => parseNameAddr(s, 'Path');
+
+/**
+ * A SIP request or response. Headers live in one of two forms:
+ *  - wire mode (a parsed message nobody changed): per header line five integers into the received Buffer (name
+ *    and value ranges, the id of a known name); values are decoded only when read, typed values parsed only
+ *    when asked for and then cached;
+ *  - field mode (built in code, or changed after parsing, or `headers` read): an array of HeaderField.
+ * The first change (set/append/prepend/remove/...) or a read of `headers` turns a wire-mode message into field
+ * mode for good; every getter behaves the same in both.
+ */
 export abstract class SipMessage {
-  /** Header lines in wire order. Read it; change it through set/append/prepend/remove. */
-  protected _headers: HeaderField[];
-  protected _body: Buffer;
-  /** Typed values by header key; dropped when that header changes. */
-  private _cache: Map<string, unknown>;
-  /** Original bytes and the end of this message inside them; undefined once anything changed. */
-  protected _raw: Buffer | undefined;
+  /** Field mode: header lines in wire order (undefined in wire mode). */
+  protected _fields: HeaderField[] | undefined;
+  /** Wire mode: the received datagram; EMPTY otherwise (or the raw bytes given to the constructor). */
+  protected _buf: Buffer;
+  /** Wire mode: WIRE_STRIDE integers per header line (undefined in field mode). */
+  protected _off: number[] | undefined;
+  /** Wire mode: unfolded values of folded header lines (value start -1 - k refers to entry k). */
+  protected _unfolded: string[] | undefined;
+  /** Wire mode: the header section decoded as latin1 when it is pure ASCII (lazily), else per value as UTF-8. */
+  protected _text: string | undefined;
+  protected _textStart: number;
+  protected _textEnd: number;
+  protected _ascii: boolean;
+  /** Body: a view created on first access from [_bodyStart, _bodyEnd) of _buf, or the Buffer set. */
+  protected _body: Buffer | undefined;
+  protected _bodyStart: number;
+  protected _bodyEnd: number;
+  /** [_rawStart, _rawEnd) of _buf is this exact message while untouched; _rawEnd -1 once anything changed. */
+  protected _rawStart: number;
+  protected _rawEnd: number;
+  /** The view of the original bytes once toBuffer() made it (the same Buffer on every call). */
+  private _rawView: Buffer | undefined;
+  // Typed values of the headers every layer reads, cached in slots; the others in _cache.
+  private _cVia: Slot<Via[]>;
+  private _cTopVia: Slot<Via>;
+  private _cFrom: Slot<NameAddr>;
+  private _cTo: Slot<NameAddr>;
+  private _cCallId: Slot<string>;
+  private _cCSeq: Slot<CSeq>;
+  private _cMaxForwards: Slot<number>;
+  private _cContact: Slot<NameAddr[] | '*'>;
+  private _cContentType: Slot<ContentType>;
+  private _cContentLength: Slot<number>;
+  /** Typed values of the other headers by key; dropped when that header changes. */
+  private _cache: Map<string, unknown> | undefined;
 
   protected constructor(headers: HeaderField[], body: Buffer, raw?: Buffer) {
-    this._headers = headers;
+    this._fields = headers === WIRE_HEADERS ? undefined : headers;
+    this._buf = raw ?? EMPTY;
+    this._off = undefined;
+    this._unfolded = undefined;
+    this._text = undefined;
+    this._textStart = 0;
+    this._textEnd = 0;
+    this._ascii = true;
     this._body = body;
-    this._cache = new Map();
-    this._raw = raw;
+    this._bodyStart = 0;
+    this._bodyEnd = 0;
+    this._rawStart = 0;
+    this._rawEnd = raw === undefined ? -1 : raw.length;
+    this._rawView = raw;
+    this._cVia = UNSET;
+    this._cTopVia = UNSET;
+    this._cFrom = UNSET;
+    this._cTo = UNSET;
+    this._cCallId = UNSET;
+    this._cCSeq = UNSET;
+    this._cMaxForwards = UNSET;
+    this._cContact = UNSET;
+    this._cContentType = UNSET;
+    this._cContentLength = UNSET;
+    this._cache = undefined;
+  }
+
+  /**
+   * Parser entry: switch a message built with WIRE_HEADERS to wire mode over `buf`. `off` holds WIRE_STRIDE
+   * integers per header line; text [textStart, textEnd) is the header section; the body is [bodyStart, bodyEnd);
+   * rawEnd is -1 when the bytes may not be reused as the serialization.
+   * @internal
+   */
+  attachWire(buf: Buffer, off: number[], unfolded: string[] | undefined, ascii: boolean, textStart: number,
+    textEnd: number, bodyStart: number, bodyEnd: number, rawStart: number, rawEnd: number): void {
+    this._buf = buf;
+    this._off = off;
+    this._unfolded = unfolded;
+    this._ascii = ascii;
+    this._textStart = textStart;
+    this._textEnd = textEnd;
+    this._body = bodyStart === bodyEnd ? EMPTY : undefined;
+    this._bodyStart = bodyStart;
+    this._bodyEnd = bodyEnd;
+    this._rawStart = rawStart;
+    this._rawEnd = rawEnd;
   }
 
   abstract get isRequest(): boolean;
@@ -60,33 +174,125 @@ export abstract class SipMessage {
   version = 'SIP/2.0';
   protected abstract startLine(): string;
 
+  /** Forget the original bytes (they no longer serialize this message). */
+  protected dirty(): void {
+    this._rawEnd = -1;
+    this._rawView = undefined;
+  }
+
   // ------------------------------------------------------------ body
 
   get body(): Buffer {
-    return this._body;
+    let b = this._body;
+    if (b === undefined) b = this._body = this._buf.subarray(this._bodyStart, this._bodyEnd);
+    return b;
   }
   set body(b: Buffer | string) {
     this._body = typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
-    this._raw = undefined;
+    this.dirty();
+  }
+
+  // ------------------------------------------------------------ storage primitives (both modes)
+
+  /** Decoded text of buf[a, b) of the header section. */
+  protected decode(a: number, b: number): string {
+    if (this._ascii) {
+      let t = this._text;
+      if (t === undefined) t = this._text = this._buf.toString('latin1', this._textStart, this._textEnd);
+      return t.slice(a - this._textStart, b - this._textStart);
+    }
+    return this._buf.toString('utf8', a, b);
+  }
+
+  /** Number of header lines. */
+  protected lineCount(): number {
+    const off = this._off;
+    return off !== undefined ? off.length / WIRE_STRIDE : this._fields!.length;
+  }
+
+  /** Value of header line i. */
+  protected valueAt(i: number): string {
+    const off = this._off;
+    if (off === undefined) return this._fields![i]!.value;
+    const k = i * WIRE_STRIDE;
+    const vs = off[k + 2]!;
+    return vs < 0 ? this._unfolded![-1 - vs]! : this.decode(vs, off[k + 3]!);
+  }
+
+  /** Index of the next header line at or after `from` with this name; -1 when none. */
+  protected indexOf(hn: HeaderName, from: number): number {
+    const off = this._off;
+    if (off === undefined) {
+      const fs = this._fields!;
+      const key = hn.key;
+      for (let i = from; i < fs.length; i++) if (fs[i]!.key === key) return i;
+      return -1;
+    }
+    const id = hn.id;
+    const n = off.length;
+    if (id >= 0) {
+      for (let k = from * WIRE_STRIDE + 4; k < n; k += WIRE_STRIDE) if (off[k] === id) return (k - 4) / WIRE_STRIDE;
+      return -1;
+    }
+    // Unknown name: compare the received spelling case-insensitively with the key.
+    const key = hn.key;
+    const buf = this._buf;
+    for (let k = from * WIRE_STRIDE; k < n; k += WIRE_STRIDE) {
+      if (off[k + 4] !== -1) continue;
+      const ns = off[k]!;
+      if (off[k + 1]! - ns !== key.length) continue;
+      let j = 0;
+      for (; j < key.length; j++) {
+        let c = buf[ns + j]!;
+        if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+        if (c !== key.charCodeAt(j)) break;
+      }
+      if (j === key.length) return k / WIRE_STRIDE;
+    }
+    return -1;
+  }
+
+  /** Field mode from now on (wire mode's values materialized). */
+  private toFieldMode(): HeaderField[] {
+    let fs = this._fields;
+    if (fs !== undefined) return fs;
+    const off = this._off!;
+    fs = [];
+    for (let k = 0, i = 0; k < off.length; k += WIRE_STRIDE, i++) {
+      const id = off[k + 4]!;
+      let key: string;
+      let name: string;
+      if (id >= 0) {
+        const e = KNOWN_HEADERS[id]!;
+        key = e.key;
+        name = e.canonical;
+      } else {
+        name = this.decode(off[k]!, off[k + 1]!);
+        key = headerKey(name);
+      }
+      fs.push({ key, name, value: this.valueAt(i) });
+    }
+    this._fields = fs;
+    this._off = undefined;
+    this._unfolded = undefined;
+    return fs;
   }
 
   // ------------------------------------------------------------ generic header access
 
   /** All header lines in wire order. */
   get headers(): readonly HeaderField[] {
-    return this._headers;
+    return this.toFieldMode();
   }
 
   /** Value of the first line of a header (full line, not split at commas); undefined when absent. */
   get(name: string): string | undefined {
-    const key = headerKey(name);
-    const hs = this._headers;
-    for (let i = 0; i < hs.length; i++) if (hs[i]!.key === key) return hs[i]!.value;
-    return undefined;
+    const i = this.indexOf(lookupHeaderName(name), 0);
+    return i < 0 ? undefined : this.valueAt(i);
   }
 
   has(name: string): boolean {
-    return this.get(name) !== undefined;
+    return this.indexOf(lookupHeaderName(name), 0) >= 0;
   }
 
   /**
@@ -94,22 +300,24 @@ export abstract class SipMessage {
    * separately, for others one value per line.
    */
   getAll(name: string): string[] {
-    const key = headerKey(name);
+    const hn = lookupHeaderName(name);
     const out: string[] = [];
-    const list = isListHeader(key);
-    for (const h of this._headers) {
-      if (h.key !== key) continue;
-      if (list) for (const p of splitList(h.value)) out.push(p);
-      else out.push(h.value);
+    const list = hn.list;
+    for (let i = this.indexOf(hn, 0); i >= 0; i = this.indexOf(hn, i + 1)) {
+      if (list) for (const p of splitList(this.valueAt(i))) out.push(p);
+      else out.push(this.valueAt(i));
     }
     return out;
   }
 
   /** Values of every line of a header, unsplit. */
   getLines(name: string): string[] {
-    const key = headerKey(name);
+    return this.linesOf(lookupHeaderName(name));
+  }
+
+  private linesOf(hn: HeaderName): string[] {
     const out: string[] = [];
-    for (const h of this._headers) if (h.key === key) out.push(h.value);
+    for (let i = this.indexOf(hn, 0); i >= 0; i = this.indexOf(hn, i + 1)) out.push(this.valueAt(i));
     return out;
   }
 
@@ -119,7 +327,7 @@ export abstract class SipMessage {
     const hn = lookupHeaderName(name);
     const values = Array.isArray(value) ? value.map(checkValue) : [checkValue(value)];
     const fields = values.map((v) => ({ key: hn.key, name: hn.canonical, value: v }));
-    const hs = this._headers;
+    const hs = this.toFieldMode();
     const first = hs.findIndex((h) => h.key === hn.key);
     const rest = hs.filter((h) => h.key !== hn.key);
     if (first < 0) rest.push(...fields);
@@ -128,7 +336,7 @@ export abstract class SipMessage {
       for (let i = 0; i < first; i++) if (hs[i]!.key !== hn.key) before++;
       rest.splice(before, 0, ...fields);
     }
-    this._headers = rest;
+    this._fields = rest;
     this.changed(hn.key);
     return this;
   }
@@ -137,7 +345,7 @@ export abstract class SipMessage {
   append(name: string, value: HeaderValueInput): this {
     checkName(name);
     const hn = lookupHeaderName(name);
-    this._headers.push({ key: hn.key, name: hn.canonical, value: checkValue(value) });
+    this.toFieldMode().push({ key: hn.key, name: hn.canonical, value: checkValue(value) });
     this.changed(hn.key);
     return this;
   }
@@ -146,8 +354,9 @@ export abstract class SipMessage {
   prepend(name: string, value: HeaderValueInput): this {
     checkName(name);
     const hn = lookupHeaderName(name);
-    const idx = this._headers.findIndex((h) => h.key === hn.key);
-    this._headers.splice(idx < 0 ? 0 : idx, 0, { key: hn.key, name: hn.canonical, value: checkValue(value) });
+    const fs = this.toFieldMode();
+    const idx = fs.findIndex((h) => h.key === hn.key);
+    fs.splice(idx < 0 ? 0 : idx, 0, { key: hn.key, name: hn.canonical, value: checkValue(value) });
     this.changed(hn.key);
     return this;
   }
@@ -155,56 +364,73 @@ export abstract class SipMessage {
   /** Remove every line of a header; returns how many lines were removed. */
   remove(name: string): number {
     const key = headerKey(name);
-    const before = this._headers.length;
-    this._headers = this._headers.filter((h) => h.key !== key);
-    const n = before - this._headers.length;
+    const fs = this.toFieldMode();
+    const before = fs.length;
+    this._fields = fs.filter((h) => h.key !== key);
+    const n = before - this._fields.length;
     if (n > 0) this.changed(key);
     return n;
   }
 
   protected changed(key: string): void {
-    this._cache.delete(key);
-    // topVia is cached under its own key: any Via change (set/append/prepend/remove) must drop it too.
-    if (key === 'via') this._cache.delete('via#top');
-    this._raw = undefined;
+    switch (key) {
+      // topVia is cached on its own: any Via change (set/append/prepend/remove) drops it too.
+      case 'via': this._cVia = UNSET; this._cTopVia = UNSET; break;
+      case 'from': this._cFrom = UNSET; break;
+      case 'to': this._cTo = UNSET; break;
+      case 'call-id': this._cCallId = UNSET; break;
+      case 'cseq': this._cCSeq = UNSET; break;
+      case 'max-forwards': this._cMaxForwards = UNSET; break;
+      case 'contact': this._cContact = UNSET; break;
+      case 'content-type': this._cContentType = UNSET; break;
+      case 'content-length': this._cContentLength = UNSET; break;
+      default: this._cache?.delete(key);
+    }
+    this.dirty();
   }
 
   /** Cached typed value of a header computed by `parse` from its lines; undefined when the header is absent. */
-  protected typed<T>(key: string, parse: (lines: string[]) => T): T | undefined {
-    const c = this._cache;
-    if (c.has(key)) return c.get(key) as T | undefined;
-    const lines: string[] = [];
-    const hs = this._headers;
-    for (let i = 0; i < hs.length; i++) if (hs[i]!.key === key) lines.push(hs[i]!.value);
+  protected typed<T>(hn: HeaderName, parse: (lines: string[]) => T): T | undefined {
+    let c = this._cache;
+    if (c === undefined) c = this._cache = new Map();
+    else if (c.has(hn.key)) return c.get(hn.key) as T | undefined;
+    const lines = this.linesOf(hn);
     const v = lines.length === 0 ? undefined : parse(lines);
-    c.set(key, v);
+    c.set(hn.key, v);
     return v;
   }
 
   /** Like typed() for list headers: elements of all lines, each parsed. */
-  protected typedList<T>(key: string, parse: (s: string) => T): T[] | undefined {
-    return this.typed(key, (lines) => {
+  protected typedList<T>(hn: HeaderName, parse: (s: string) => T): T[] | undefined {
+    return this.typed(hn, (lines) => {
       const out: T[] = [];
       for (const l of lines) for (const p of splitList(l)) out.push(parse(p));
       return out;
     });
   }
 
-  /** Single-valued header: exactly one line (a second different line is an error). One pass, no array. */
-  protected typedSingle<T>(key: string, header: string, parse: (s: string) => T): T | undefined {
-    const c = this._cache;
-    const hit = c.get(key);
-    if (hit !== undefined || c.has(key)) return hit as T | undefined;
-    const hs = this._headers;
-    let first: string | undefined;
-    for (let i = 0; i < hs.length; i++) {
-      const h = hs[i]!;
-      if (h.key !== key) continue;
-      if (first === undefined) first = h.value;
-      else if (h.value !== first) throw badHeader(header, 'header appears more than once');
+  /** Single-valued header: the value of its one line (a second different line is an error); undefined when absent. */
+  protected single(hn: HeaderName): string | undefined {
+    const i = this.indexOf(hn, 0);
+    if (i < 0) return undefined;
+    const first = this.valueAt(i);
+    for (let j = this.indexOf(hn, i + 1); j >= 0; j = this.indexOf(hn, j + 1)) {
+      if (this.valueAt(j) !== first) throw badHeader(hn.canonical, 'header appears more than once');
     }
-    const v = first === undefined ? undefined : parse(first);
-    c.set(key, v);
+    return first;
+  }
+
+  /** typed() for single-valued headers (see single()). */
+  protected typedSingle<T>(hn: HeaderName, parse: (s: string) => T): T | undefined {
+    let c = this._cache;
+    if (c === undefined) c = this._cache = new Map();
+    else {
+      const hit = c.get(hn.key);
+      if (hit !== undefined || c.has(hn.key)) return hit as T | undefined;
+    }
+    const s = this.single(hn);
+    const v = s === undefined ? undefined : parse(s);
+    c.set(hn.key, v);
     return v;
   }
 
@@ -213,153 +439,191 @@ export abstract class SipMessage {
 
   /** All Via values, top first. */
   get via(): Via[] {
-    return this.typedList('via', parseVia) ?? [];
+    let v = this._cVia;
+    if (v === UNSET) {
+      const out: Via[] = [];
+      const hn = KNOWN_HEADERS[H.Via]!;
+      for (let i = this.indexOf(hn, 0); i >= 0; i = this.indexOf(hn, i + 1)) {
+        const line = this.valueAt(i);
+        // Same elements as splitList(line) (values are LWS-trimmed; empty elements are dropped).
+        if (line.indexOf(',') < 0) { if (line.length > 0) out.push(parseVia(line)); }
+        else for (const p of splitList(line)) out.push(parseVia(p));
+      }
+      v = this._cVia = out.length === 0 ? undefined : out;
+    }
+    return v ?? [];
   }
 
   /** The topmost Via (parsed without parsing the others). */
   get topVia(): Via | undefined {
-    const c = this._cache;
-    if (c.has('via')) return (c.get('via') as Via[] | undefined)?.[0];
-    if (c.has('via#top')) return c.get('via#top') as Via | undefined;
-    let v: Via | undefined;
-    for (const h of this._headers) {
-      if (h.key !== 'via') continue;
-      const comma = h.value.indexOf(',');
-      v = parseVia(comma < 0 ? h.value : splitList(h.value)[0] ?? '');
-      break;
+    const all = this._cVia;
+    if (all !== UNSET) return all?.[0];
+    let v = this._cTopVia;
+    if (v === UNSET) {
+      const i = this.indexOf(KNOWN_HEADERS[H.Via]!, 0);
+      if (i < 0) v = undefined;
+      else {
+        const line = this.valueAt(i);
+        v = parseVia(line.indexOf(',') < 0 ? line : splitList(line)[0] ?? '');
+      }
+      this._cTopVia = v;
     }
-    c.set('via#top', v);
     return v;
   }
 
   get from(): NameAddr | undefined {
-    return this.typedSingle('from', 'From', (s) => parseNameAddr(s, 'From'));
+    let v = this._cFrom;
+    if (v === UNSET) {
+      const s = this.single(KNOWN_HEADERS[H.From]!);
+      v = this._cFrom = s === undefined ? undefined : parseNameAddr(s, 'From');
+    }
+    return v;
   }
 
   get to(): NameAddr | undefined {
-    return this.typedSingle('to', 'To', (s) => parseNameAddr(s, 'To'));
+    let v = this._cTo;
+    if (v === UNSET) {
+      const s = this.single(KNOWN_HEADERS[H.To]!);
+      v = this._cTo = s === undefined ? undefined : parseNameAddr(s, 'To');
+    }
+    return v;
   }
 
   get callId(): string | undefined {
-    return this.typedSingle('call-id', 'Call-ID', (s) => {
-      if (s.length === 0 || /[\s]/.test(s)) throw badHeader('Call-ID', 'empty or contains whitespace');
-      return s;
-    });
+    let v = this._cCallId;
+    if (v === UNSET) {
+      const s = this.single(KNOWN_HEADERS[H.CallId]!);
+      v = this._cCallId = s === undefined ? undefined : parseCallId(s);
+    }
+    return v;
   }
 
   get cseq(): CSeq | undefined {
-    return this.typedSingle('cseq', 'CSeq', parseCSeq);
+    let v = this._cCSeq;
+    if (v === UNSET) {
+      const s = this.single(KNOWN_HEADERS[H.CSeq]!);
+      v = this._cCSeq = s === undefined ? undefined : parseCSeq(s);
+    }
+    return v;
   }
 
   get maxForwards(): number | undefined {
-    return this.typedSingle('max-forwards', 'Max-Forwards', (s) => parseUInt(s, 'Max-Forwards', 255));
+    let v = this._cMaxForwards;
+    if (v === UNSET) {
+      const s = this.single(KNOWN_HEADERS[H.MaxForwards]!);
+      v = this._cMaxForwards = s === undefined ? undefined : parseUInt(s, 'Max-Forwards', 255);
+    }
+    return v;
   }
 
   /** Contact values, or '*' (REGISTER wildcard). */
   get contact(): NameAddr[] | '*' | undefined {
-    return this.typed('contact', (lines) => {
-      const out: NameAddr[] = [];
-      let star = false;
-      for (const l of lines) for (const p of splitList(l)) {
-        const c = parseContact(p);
-        if (c === '*') star = true; else out.push(c);
-      }
-      if (star) {
-        if (out.length > 0 || lines.length > 1) throw badHeader('Contact', '* must be the only Contact value');
-        return '*' as const;
-      }
-      return out;
-    });
+    let v = this._cContact;
+    if (v === UNSET) {
+      const lines = this.linesOf(KNOWN_HEADERS[H.Contact]!);
+      v = this._cContact = lines.length === 0 ? undefined : parseContactLines(lines);
+    }
+    return v;
   }
 
   get route(): NameAddr[] {
-    return this.typedList('route', (s) => parseNameAddr(s, 'Route')) ?? [];
+    return this.typedList(KNOWN_HEADERS[H.Route]!, parseRoute) ?? [];
   }
 
   get recordRoute(): NameAddr[] {
-    return this.typedList('record-route', (s) => parseNameAddr(s, 'Record-Route')) ?? [];
+    return this.typedList(KNOWN_HEADERS[H.RecordRoute]!, parseRecordRoute) ?? [];
   }
 
   get path(): NameAddr[] {
-    return this.typedList('path', (s) => parseNameAddr(s, 'Path')) ?? [];
+    return this.typedList(KNOWN_HEADERS[H.Path]!, parsePath) ?? [];
   }
 
   /** Expires header in seconds (delta-seconds, up to 2^32-1). */
   get expires(): number | undefined {
-    return this.typedSingle('expires', 'Expires', (s) => parseUInt(s, 'Expires', 0xffffffff));
+    return this.typedSingle(KNOWN_HEADERS[H.Expires]!, (s) => parseUInt(s, 'Expires', 0xffffffff));
   }
 
   get minExpires(): number | undefined {
-    return this.typedSingle('min-expires', 'Min-Expires', (s) => parseUInt(s, 'Min-Expires', 0xffffffff));
+    return this.typedSingle(KNOWN_HEADERS[H.MinExpires]!, (s) => parseUInt(s, 'Min-Expires', 0xffffffff));
   }
 
   get contentType(): ContentType | undefined {
-    return this.typedSingle('content-type', 'Content-Type', (s) => parseContentType(s));
+    let v = this._cContentType;
+    if (v === UNSET) {
+      const s = this.single(KNOWN_HEADERS[H.ContentType]!);
+      v = this._cContentType = s === undefined ? undefined : parseContentType(s);
+    }
+    return v;
   }
 
   /** Content-Length as received (the serializer always writes the body length). */
   get contentLength(): number | undefined {
-    return this.typedSingle('content-length', 'Content-Length', (s) => parseUInt(s, 'Content-Length', 0x7fffffff));
+    let v = this._cContentLength;
+    if (v === UNSET) {
+      const s = this.single(KNOWN_HEADERS[H.ContentLength]!);
+      v = this._cContentLength = s === undefined ? undefined : parseUInt(s, 'Content-Length', 0x7fffffff);
+    }
+    return v;
   }
 
   get authorization(): AuthValue[] {
-    return this.typed('authorization', (ls) => ls.map((l) => parseAuth(l, 'Authorization'))) ?? [];
+    return this.typed(KNOWN_HEADERS[H.Authorization]!, (ls) => ls.map((l) => parseAuth(l, 'Authorization'))) ?? [];
   }
   get proxyAuthorization(): AuthValue[] {
-    return this.typed('proxy-authorization', (ls) => ls.map((l) => parseAuth(l, 'Proxy-Authorization'))) ?? [];
+    return this.typed(KNOWN_HEADERS[H.ProxyAuthorization]!, (ls) => ls.map((l) => parseAuth(l, 'Proxy-Authorization'))) ?? [];
   }
   get wwwAuthenticate(): AuthValue[] {
-    return this.typed('www-authenticate', (ls) => ls.map((l) => parseAuth(l, 'WWW-Authenticate'))) ?? [];
+    return this.typed(KNOWN_HEADERS[H.WwwAuthenticate]!, (ls) => ls.map((l) => parseAuth(l, 'WWW-Authenticate'))) ?? [];
   }
   get proxyAuthenticate(): AuthValue[] {
-    return this.typed('proxy-authenticate', (ls) => ls.map((l) => parseAuth(l, 'Proxy-Authenticate'))) ?? [];
+    return this.typed(KNOWN_HEADERS[H.ProxyAuthenticate]!, (ls) => ls.map((l) => parseAuth(l, 'Proxy-Authenticate'))) ?? [];
   }
 
   get supported(): string[] {
-    return this.typed('supported', (ls) => parseTokenList(ls.flatMap(splitList), 'Supported')) ?? [];
+    return this.typed(KNOWN_HEADERS[H.Supported]!, (ls) => parseTokenLines(ls, 'Supported')) ?? [];
   }
   get require(): string[] {
-    return this.typed('require', (ls) => parseTokenList(ls.flatMap(splitList), 'Require')) ?? [];
+    return this.typed(KNOWN_HEADERS[H.Require]!, (ls) => parseTokenLines(ls, 'Require')) ?? [];
   }
   get proxyRequire(): string[] {
-    return this.typed('proxy-require', (ls) => parseTokenList(ls.flatMap(splitList), 'Proxy-Require')) ?? [];
+    return this.typed(KNOWN_HEADERS[H.ProxyRequire]!, (ls) => parseTokenLines(ls, 'Proxy-Require')) ?? [];
   }
   get unsupported(): string[] {
-    return this.typed('unsupported', (ls) => parseTokenList(ls.flatMap(splitList), 'Unsupported')) ?? [];
+    return this.typed(KNOWN_HEADERS[H.Unsupported]!, (ls) => parseTokenLines(ls, 'Unsupported')) ?? [];
   }
   get allow(): string[] {
-    return this.typed('allow', (ls) => parseTokenList(ls.flatMap(splitList), 'Allow')) ?? [];
+    return this.typed(KNOWN_HEADERS[H.Allow]!, (ls) => parseTokenLines(ls, 'Allow')) ?? [];
   }
 
   /** Reason header values (RFC 3326). */
   get reasons(): Reason[] {
-    return this.typedList('reason', parseReason) ?? [];
+    return this.typedList(KNOWN_HEADERS[H.Reason]!, parseReason) ?? [];
   }
 
   get referTo(): NameAddr | undefined {
-    return this.typedSingle('refer-to', 'Refer-To', (s) => parseNameAddr(s, 'Refer-To'));
+    return this.typedSingle(KNOWN_HEADERS[H.ReferTo]!, (s) => parseNameAddr(s, 'Refer-To'));
   }
   get referredBy(): NameAddr | undefined {
-    return this.typedSingle('referred-by', 'Referred-By', (s) => parseNameAddr(s, 'Referred-By'));
+    return this.typedSingle(KNOWN_HEADERS[H.ReferredBy]!, (s) => parseNameAddr(s, 'Referred-By'));
   }
   get replaces(): Replaces | undefined {
-    return this.typedSingle('replaces', 'Replaces', parseReplaces);
+    return this.typedSingle(KNOWN_HEADERS[H.Replaces]!, parseReplaces);
   }
   get event(): EventValue | undefined {
-    return this.typedSingle('event', 'Event', parseEvent);
+    return this.typedSingle(KNOWN_HEADERS[H.Event]!, parseEvent);
   }
   get subscriptionState(): SubscriptionState | undefined {
-    return this.typedSingle('subscription-state', 'Subscription-State', parseSubscriptionState);
+    return this.typedSingle(KNOWN_HEADERS[H.SubscriptionState]!, parseSubscriptionState);
   }
   get rseq(): number | undefined {
-    return this.typedSingle('rseq', 'RSeq', (s) => parseUInt(s, 'RSeq', 0xffffffff));
+    return this.typedSingle(KNOWN_HEADERS[H.RSeq]!, (s) => parseUInt(s, 'RSeq', 0xffffffff));
   }
   get rack(): RAck | undefined {
-    return this.typedSingle('rack', 'RAck', parseRAck);
+    return this.typedSingle(KNOWN_HEADERS[H.RAck]!, parseRAck);
   }
   /** Date header (RFC 3261 §20.17): GMT only; throws SipParseError for anything else (RFC 4475 baddate). */
   get date(): Date | undefined {
-    return this.typedSingle('date', 'Date', parseSipDate);
+    return this.typedSingle(lookupHeaderName('Date'), parseSipDate);
   }
 
   // ------------------------------------------------------------ Via helpers for transports and proxies
@@ -371,44 +635,89 @@ export abstract class SipMessage {
 
   /** Replace the topmost Via value (e.g. after setting `received`/`rport` on `topVia`). */
   setTopVia(via: Via | string): this {
-    const idx = this._headers.findIndex((h) => h.key === 'via');
+    const fs = this.toFieldMode();
+    const idx = fs.findIndex((h) => h.key === 'via');
     if (idx < 0) return this.prependVia(via);
-    const h = this._headers[idx]!;
+    const h = fs[idx]!;
     const parts = splitList(h.value);
     parts[0] = checkValue(via);
-    this._headers[idx] = { key: 'via', name: 'Via', value: parts.join(', ') };
+    fs[idx] = { key: 'via', name: 'Via', value: parts.join(', ') };
     this.changed('via');
-    this._cache.delete('via#top');
     return this;
   }
 
   /** Remove and return the topmost Via value text (proxies forwarding a response). */
   popVia(): string | undefined {
-    const idx = this._headers.findIndex((h) => h.key === 'via');
+    const fs = this.toFieldMode();
+    const idx = fs.findIndex((h) => h.key === 'via');
     if (idx < 0) return undefined;
-    const parts = splitList(this._headers[idx]!.value);
+    const parts = splitList(fs[idx]!.value);
     const top = parts.shift();
-    if (parts.length === 0) this._headers.splice(idx, 1);
-    else this._headers[idx] = { key: 'via', name: 'Via', value: parts.join(', ') };
+    if (parts.length === 0) fs.splice(idx, 1);
+    else fs[idx] = { key: 'via', name: 'Via', value: parts.join(', ') };
     this.changed('via');
-    this._cache.delete('via#top');
     return top;
   }
 
   // ------------------------------------------------------------ validation
 
+  /** Bit i set: the message has a line of the known header with id i (i < H.ValidatedCount). */
+  private presentMask(): number {
+    let mask = 0;
+    const off = this._off;
+    if (off !== undefined) {
+      for (let k = 4; k < off.length; k += WIRE_STRIDE) {
+        const id = off[k]!;
+        if (id >= 0 && id < H.ValidatedCount) mask |= 1 << id;
+      }
+    } else {
+      for (const f of this._fields!) {
+        const id = lookupHeaderName(f.key).id;
+        if (id >= 0 && id < H.ValidatedCount) mask |= 1 << id;
+      }
+    }
+    return mask;
+  }
+
   /**
    * Parse every header this layer knows, so a malformed one surfaces now as a SipParseError (400) instead of
-   * on first access. Requests also get the CSeq-method check.
+   * on first access. Requests also get the CSeq-method check. Headers are checked in a fixed order (the order
+   * of their ids), so the error a message with several bad headers gets does not depend on their order.
    */
   validate(): this {
-    void this.via; void this.from; void this.to; void this.callId; void this.cseq; void this.maxForwards;
-    void this.contact; void this.route; void this.recordRoute; void this.path; void this.expires; void this.minExpires;
-    void this.contentType; void this.contentLength; void this.authorization; void this.proxyAuthorization;
-    void this.wwwAuthenticate; void this.proxyAuthenticate; void this.supported; void this.require;
-    void this.proxyRequire; void this.unsupported; void this.allow; void this.reasons; void this.referTo;
-    void this.referredBy; void this.replaces; void this.event; void this.subscriptionState; void this.rseq;
-    void this.rack;
+    const m = this.presentMask();
+    if (m === 0) return this;
+    if (m & (1 << H.Via)) void this.via;
+    if (m & (1 << H.From)) void this.from;
+    if (m & (1 << H.To)) void this.to;
+    if (m & (1 << H.CallId)) void this.callId;
+    if (m & (1 << H.CSeq)) void this.cseq;
+    if (m & (1 << H.MaxForwards)) void this.maxForwards;
+    if (m & (1 << H.Contact)) void this.contact;
+    if (m & (1 << H.Route)) void this.route;
+    if (m & (1 << H.RecordRoute)) void this.recordRoute;
+    if (m & (1 << H.Path)) void this.path;
+    if (m & (1 << H.Expires)) void this.expires;
+    if (m & (1 << H.MinExpires)) void this.minExpires;
+    if (m & (1 << H.ContentType)) void this.contentType;
+    if (m & (1 << H.ContentLength)) void this.contentLength;
+    if (m & (1 << H.Authorization)) void this.authorization;
+    if (m & (1 << H.ProxyAuthorization)) void this.proxyAuthorization;
+    if (m & (1 << H.WwwAuthenticate)) void this.wwwAuthenticate;
+    if (m & (1 << H.ProxyAuthenticate)) void this.proxyAuthenticate;
+    if (m & (1 << H.Supported)) void this.supported;
+    if (m & (1 << H.Require)) void this.require;
+    if (m & (1 << H.ProxyRequire)) void this.proxyRequire;
+    if (m & (1 << H.Unsupported)) void this.unsupported;
+    if (m & (1 << H.Allow)) void this.allow;
+    if (m & (1 << H.Reason)) void this.reasons;
+    if (m & (1 << H.ReferTo)) void this.referTo;
+    if (m & (1 << H.ReferredBy)) void this.referredBy;
+    if (m & (1 << H.Replaces)) void this.replaces;
+    if (m & (1 << H.Event)) void this.event;
+    if (m & (1 << H.SubscriptionState)) void this.subscriptionState;
+    if (m & (1 << H.RSeq)) void this.rseq;
+    if (m & (1 << H.RAck)) void this.rack;
     // Date is deliberately not checked here: RFC 4475 §3.1.2.12 (baddate) says an element "shouldn't" reject a
     // bad Date "unless the contents of the Date header field were actually important to its processing". Those
     // that care read `date`, which throws.
@@ -419,17 +728,37 @@ export abstract class SipMessage {
 
   /** Wire form. Content-Length is always the body length. Untouched parsed messages return their own bytes. */
   toBuffer(): Buffer {
-    if (this._raw !== undefined) return this._raw;
-    const body = this._body;
+    if (this._rawEnd >= 0) {
+      let raw = this._rawView;
+      if (raw === undefined) {
+        raw = this._rawStart === 0 && this._rawEnd === this._buf.length ? this._buf : this._buf.subarray(this._rawStart, this._rawEnd);
+        this._rawView = raw;
+      }
+      return raw;
+    }
+    const body = this.body;
     let head = this.startLine() + '\r\n';
     let clDone = false;
-    for (const h of this._headers) {
-      if (h.key === 'content-length') {
+    const n = this.lineCount();
+    const off = this._off;
+    for (let i = 0; i < n; i++) {
+      let key: string;
+      let name: string;
+      if (off !== undefined) {
+        const id = off[i * WIRE_STRIDE + 4]!;
+        if (id >= 0) { key = KNOWN_HEADERS[id]!.key; name = KNOWN_HEADERS[id]!.canonical; }
+        else { name = this.decode(off[i * WIRE_STRIDE]!, off[i * WIRE_STRIDE + 1]!); key = ''; }
+      } else {
+        const f = this._fields![i]!;
+        key = f.key;
+        name = f.name;
+      }
+      if (key === 'content-length') {
         if (!clDone) head += `Content-Length: ${body.length}\r\n`;
         clDone = true;
         continue;
       }
-      head += `${h.name}: ${h.value}\r\n`;
+      head += `${name}: ${this.valueAt(i)}\r\n`;
     }
     if (!clDone) head += `Content-Length: ${body.length}\r\n`;
     head += '\r\n';
@@ -441,6 +770,28 @@ export abstract class SipMessage {
   toString(): string {
     return this.toBuffer().toString('utf8');
   }
+}
+
+/** Contact lines: a list of name-addrs, or the single value `*`. */
+function parseContactLines(lines: string[]): NameAddr[] | '*' {
+  const out: NameAddr[] = [];
+  let star = false;
+  for (const l of lines) for (const p of splitList(l)) {
+    const c = parseContact(p);
+    if (c === '*') star = true; else out.push(c);
+  }
+  if (star) {
+    if (out.length > 0 || lines.length > 1) throw badHeader('Contact', '* must be the only Contact value');
+    return '*';
+  }
+  return out;
+}
+
+/** Token-list headers (Supported, Require, Allow, ...): the elements of every line, each a token. */
+function parseTokenLines(lines: string[], header: string): string[] {
+  const out: string[] = [];
+  for (const l of lines) for (const p of splitList(l)) out.push(p);
+  return parseTokenList(out, header);
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -482,11 +833,10 @@ export function cseqMismatch(method: string): SipParseError {
  * (RFC 4475 §3.1.2.11 escruri: "It is acceptable for an element to reject this request with a 400").
  */
 export function checkRequestUri(req: SipRequest): void {
-  const u = req.uri;
-  if (u.isSip) {
-    for (const _k in u.headers) {
-      throw new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'Request-URI must not contain URI headers (RFC 3261 19.1.1)', { header: 'Request-URI' });
-    }
+  // Not built yet (a parsed request): check the text without building the URI.
+  const flags = req.uriChecked();
+  if ((flags & URI_HAS_HEADERS) !== 0) {
+    throw new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'Request-URI must not contain URI headers (RFC 3261 19.1.1)', { header: 'Request-URI' });
   }
 }
 
@@ -510,7 +860,7 @@ export class SipRequest extends SipMessage {
   set method(m: string) {
     if (!isToken(m)) throw new TypeError('invalid SIP method');
     this._method = m;
-    this._raw = undefined;
+    this.dirty();
   }
 
   /** The Request-URI, parsed on first access (throws SipParseError when malformed). */
@@ -520,13 +870,26 @@ export class SipRequest extends SipMessage {
   }
   set uri(u: SipUri | string) {
     const text = typeof u === 'string' ? u : u.toString();
-    if (/[\s]/.test(text) || text.length === 0) throw new TypeError('invalid Request-URI');
+    if (hasWhitespace(text) || text.length === 0) throw new TypeError('invalid Request-URI');
     this._uriText = text;
     this._uri = typeof u === 'string' ? undefined : u;
-    this._raw = undefined;
+    this.dirty();
   }
   /** The Request-URI text as received (or as last set). */
   get uriText(): string { return this._uriText; }
+
+  /**
+   * Check the Request-URI (same errors as `uri`) without building it when it is not built yet; returns
+   * URI_HAS_HEADERS when it is a sip/sips URI with URI headers.
+   * @internal
+   */
+  uriChecked(): number {
+    const u = this._uri;
+    if (u === undefined) return checkUri(this._uriText, 'Request-URI');
+    if (!u.isSip) return 0;
+    for (const _k in u.headers) return URI_HAS_HEADERS;
+    return 0;
+  }
 
   protected startLine(): string {
     return `${this._method} ${this.uriText} ${this.version}`;
@@ -558,7 +921,7 @@ export class SipResponse extends SipMessage {
   set status(s: number) {
     if (!Number.isInteger(s) || s < 100 || s > 699) throw new TypeError('SIP status must be 100..699');
     this._status = s;
-    this._raw = undefined;
+    this.dirty();
   }
 
   /** Reason phrase ('' when the response had none). */
@@ -566,7 +929,7 @@ export class SipResponse extends SipMessage {
   set reason(r: string) {
     if (/[\r\n]/.test(r)) throw new TypeError('reason phrase must not contain CR or LF');
     this._reason = r;
-    this._raw = undefined;
+    this.dirty();
   }
 
   protected startLine(): string {

@@ -3,19 +3,43 @@
 import { badHeader } from './errors.js';
 import { type Params, newParams, parseHeaderParams, scanQuoted, skipWs, unquote, quote, formatParams,
   isTokenChar } from './scan.js';
-import { SipUri, parseUri } from './uri.js';
+import { SipUri, parseUri, checkUri } from './uri.js';
 
 export class NameAddr {
   /** Display name, unquoted and unescaped; undefined when absent. */
   displayName: string | undefined;
-  uri: SipUri;
   /** Header parameters (after the URI), lowercase names; quoted values keep their quotes. */
   params: Params;
+  // The URI, or (parsed values) its checked text until it is first read: most messages never read the URI
+  // of their From and To, so it is built on demand.
+  private _uri: SipUri | undefined;
+  private _uriText: string;
+  private _uriHeader: string;
 
   constructor(uri: SipUri, displayName?: string, params?: Params) {
-    this.uri = uri;
     this.displayName = displayName;
     this.params = params ?? newParams();
+    this._uri = uri;
+    this._uriText = '';
+    this._uriHeader = '';
+  }
+
+  /** The URI (built on first access for parsed values). */
+  get uri(): SipUri {
+    let u = this._uri;
+    if (u === undefined) u = this._uri = parseUri(this._uriText, this._uriHeader);
+    return u;
+  }
+  set uri(u: SipUri) {
+    this._uri = u;
+  }
+
+  /** @internal parser: a NameAddr whose URI text was checked with checkUri() and is built when read. */
+  static lazy(uriText: string, header: string, displayName: string | undefined, params: Params): NameAddr {
+    const na = new NameAddr(undefined as unknown as SipUri, displayName, params);
+    na._uriText = uriText;
+    na._uriHeader = header;
+    return na;
   }
 
   /** The `tag` parameter (From/To). */
@@ -31,7 +55,11 @@ export class NameAddr {
   /** Contact `expires` parameter as a number (undefined when absent or not a number). */
   get expires(): number | undefined {
     const v = this.params['expires'];
-    if (typeof v !== 'string' || !/^\d{1,10}$/.test(v)) return undefined;
+    if (typeof v !== 'string' || v.length === 0 || v.length > 10) return undefined;
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return undefined;
+    }
     return Number(v);
   }
 
@@ -51,24 +79,45 @@ export class NameAddr {
   }
 }
 
+/** Unquoted display name s[a, b) (tokens and LWS, non-ASCII tolerated): trimmed, inner LWS runs as one SP. */
+function tokenDisplayName(s: string, a: number, b: number): string {
+  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
+  let plain = true;
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    // Non-ASCII: String.prototype.trim() semantics (it also removes Unicode spaces at the ends).
+    if (c >= 0x80) return s.slice(a, b).trim().replace(/[ \t]+/g, ' ');
+    if (c === 0x09 || (c === 0x20 && (s.charCodeAt(i + 1) === 0x20 || s.charCodeAt(i + 1) === 0x09))) { plain = false; break; }
+  }
+  if (plain) return s.slice(a, b);
+  let out = '';
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x20 || c === 0x09) {
+      while (i + 1 < b && (s.charCodeAt(i + 1) === 0x20 || s.charCodeAt(i + 1) === 0x09)) i++;
+      out += ' ';
+    } else out += s[i];
+  }
+  return out;
+}
+
 /**
  * Parse one name-addr or addr-spec with its header parameters. When the URI is not in angle brackets, the
- * semicolon parameters belong to the header (RFC 3261 §20.10).
+ * semicolon parameters belong to the header (RFC 3261 §20.10). The URI is checked now and built when read.
  */
 export function parseNameAddr(s: string, header: string): NameAddr {
   const n = s.length;
   let i = skipWs(s, 0);
   let displayName: string | undefined;
   let uriText: string;
+  let lt = -1;
   if (i < n && s.charCodeAt(i) === 0x22) {
     const end = scanQuoted(s, i);
     if (end < 0) throw badHeader(header, 'unterminated quoted display name');
     displayName = unquote(s.slice(i, end));
     i = skipWs(s, end);
     if (i >= n || s.charCodeAt(i) !== 0x3c) throw badHeader(header, 'quoted display name not followed by <URI>');
-  }
-  let lt = -1;
-  if (displayName !== undefined) {
     lt = i;
   } else {
     // Unquoted display name: *(token LWS) directly followed by '<' (non-ASCII tolerated).
@@ -80,7 +129,7 @@ export function parseNameAddr(s: string, header: string): NameAddr {
     }
     if (j < n && s.charCodeAt(j) === 0x3c) {
       lt = j;
-      if (j > i) displayName = s.slice(i, j).trim().replace(/[ \t]+/g, ' ');
+      if (j > i) displayName = tokenDisplayName(s, i, j);
     }
   }
   if (lt >= 0) {
@@ -99,16 +148,16 @@ export function parseNameAddr(s: string, header: string): NameAddr {
     }
     uriText = s.slice(start, i);
   }
-  const uri = parseUri(uriText, header);
+  checkUri(uriText, header);
   const params = newParams();
   i = parseHeaderParams(s, i, params, header);
   i = skipWs(s, i);
   if (i !== n) throw badHeader(header, `unexpected text '${s.slice(i, i + 20)}'`);
-  return new NameAddr(uri, displayName, params);
+  return NameAddr.lazy(uriText, header, displayName, params);
 }
 
 /** Contact header value: either `*` or a list of name-addrs (the caller splits the list). */
 export function parseContact(s: string): NameAddr | '*' {
-  if (s.trim() === '*') return '*';
+  if (s === '*' || s.trim() === '*') return '*';
   return parseNameAddr(s, 'Contact');
 }

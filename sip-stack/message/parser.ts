@@ -1,12 +1,15 @@
-// Datagram parser: one SIP message from one Buffer (RFC 3261 §7, §18.3). A single forward scan over the bytes
-// finds the header section; the header text is decoded once and split into lines by index; typed values are
-// parsed only for the headers every stack layer needs (Via top, From, To, Call-ID, CSeq, Request-URI).
+// Datagram parser: one SIP message from one Buffer (RFC 3261 §7, §18.3). One forward scan over the bytes finds
+// the start line, every header line (name range, value range, the id of a known name from one hash table) and
+// the empty line; nothing is decoded and no object is made per header. The message keeps those offsets (wire
+// mode, see message.ts): a value is decoded when read, typed values are parsed when asked for and cached. At
+// parse time only what every stack layer needs is checked: Content-Length (framing), the top Via, From, To,
+// Call-ID, CSeq, the Request-URI, Max-Forwards and Content-Type; strict mode adds every other known header.
 
 import { SipParseError, parseFail, badHeader } from './errors.js';
 import { type SipLimits, resolveLimits, DEFAULT_LIMITS } from './limits.js';
-import { lookupHeaderSpan } from './header-names.js';
-import { isTokenChar } from './scan.js';
-import { SipRequest, SipResponse, type HeaderField, cseqMismatch, checkRequestUri } from './message.js';
+import { lookupHeaderId, KNOWN_HEADERS, HEADER_HASH_SEED, H } from './header-names.js';
+import { isTokenChar, METHOD_NAMES } from './scan.js';
+import { SipRequest, SipResponse, WIRE_HEADERS, WIRE_STRIDE, cseqMismatch, checkRequestUri } from './message.js';
 import { createResponse } from './builders.js';
 
 export interface ParseOptions extends Partial<SipLimits> {
@@ -23,14 +26,26 @@ export interface InternalParseMode {
   strict: boolean;
 }
 
+const MODE_DATAGRAM: InternalParseMode = Object.freeze({ stream: false, strict: false });
+const MODE_DATAGRAM_STRICT: InternalParseMode = Object.freeze({ stream: false, strict: true });
+
 /**
  * Parse one SIP message from a datagram. Content-Length is honoured (bytes after the body are ignored); a
  * body shorter than Content-Length is a 400; without Content-Length the body runs to the end of the packet.
  * Throws SipParseError only.
  */
 export function parseMessage(buf: Buffer, options?: ParseOptions): SipRequest | SipResponse {
-  const limits = options === undefined ? (DEFAULT_LIMITS as SipLimits) : resolveLimits(stripStrict(options));
-  return parseWith(buf, limits, { stream: false, strict: options?.strict === true });
+  if (options === undefined) return parseWith(buf, DEFAULT_LIMITS as SipLimits, MODE_DATAGRAM);
+  return parseWith(buf, limitsOf(options), options.strict === true ? MODE_DATAGRAM_STRICT : MODE_DATAGRAM);
+}
+
+/** The limits of a ParseOptions: the defaults (no copy, no check) when it sets none, the common case. */
+function limitsOf(o: ParseOptions): SipLimits {
+  if (o.maxMessageBytes === undefined && o.maxHeaderBytes === undefined && o.maxBodyBytes === undefined &&
+    o.maxHeaders === undefined && o.maxHeaderLineBytes === undefined && o.maxUriLength === undefined) {
+    return DEFAULT_LIMITS as SipLimits;
+  }
+  return resolveLimits(stripStrict(o));
 }
 
 function stripStrict(o: ParseOptions): Partial<SipLimits> {
@@ -51,24 +66,28 @@ export function parseWith(buf: Buffer, limits: SipLimits, mode: InternalParseMod
   }
 }
 
-interface StartLine {
-  request: boolean;
-  method: string;
-  uri: string;
-  status: number;
-  reason: string;
-  /** Deferred start-line problems that still allow an answer (505, 414, 400 for the URI). */
-  deferred: SipParseError | undefined;
-}
+// ------------------------------------------------------------------------------------------------ start line
 
-function isVersion(s: string): boolean {
-  // "SIP/" 1*DIGIT "." 1*DIGIT, case-insensitive
-  if (s.length < 7) return false;
-  const c0 = s.charCodeAt(0) | 0x20, c1 = s.charCodeAt(1) | 0x20, c2 = s.charCodeAt(2) | 0x20;
-  if (c0 !== 0x73 || c1 !== 0x69 || c2 !== 0x70 || s.charCodeAt(3) !== 0x2f) return false;
-  let i = 4, digits = 0, dot = false;
-  for (; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+// The start line as parseStartLine() leaves it (module scratch: the parser is synchronous, not re-entrant).
+let slRequest = true;
+let slMethod = '';
+let slUriStart = 0;
+let slUriEnd = 0;
+/** Request-URI text when it had to be cut out of an irregular request line (lenientRequestLine). */
+let slUriText: string | undefined;
+let slStatus = 0;
+let slReasonStart = 0;
+/** Deferred start-line problem that still allows an answer (505, 414, 400 for the URI). */
+let slDeferred: SipParseError | undefined;
+
+/** buf[a, b) is "SIP/" 1*DIGIT "." 1*DIGIT, case-insensitive. */
+function isVersionAt(buf: Uint8Array, a: number, b: number): boolean {
+  if (b - a < 7) return false;
+  if ((buf[a]! | 0x20) !== 0x73 || (buf[a + 1]! | 0x20) !== 0x69 || (buf[a + 2]! | 0x20) !== 0x70 || buf[a + 3] !== 0x2f) return false;
+  let digits = 0;
+  let dot = false;
+  for (let i = a + 4; i < b; i++) {
+    const c = buf[i]!;
     if (c >= 0x30 && c <= 0x39) digits++;
     else if (c === 0x2e && !dot && digits > 0) { dot = true; digits = 0; }
     else return false;
@@ -76,81 +95,109 @@ function isVersion(s: string): boolean {
   return dot && digits > 0;
 }
 
-function isSip20(s: string): boolean {
-  return s === 'SIP/2.0' || s.toUpperCase() === 'SIP/2.0';
+/** buf[a, b), already known to be a version (isVersionAt), is SIP/2.0 (any case). */
+function isSip20At(buf: Uint8Array, a: number, b: number): boolean {
+  return b - a === 7 && buf[a + 4] === 0x32 && buf[a + 5] === 0x2e && buf[a + 6] === 0x30;
 }
 
-function parseStartLine(line: string, limits: SipLimits): StartLine {
-  const sl: StartLine = { request: true, method: '', uri: '', status: 0, reason: '', deferred: undefined };
-  if (line.length >= 4 && (line.charCodeAt(0) | 0x20) === 0x73 && (line.charCodeAt(1) | 0x20) === 0x69 &&
-    (line.charCodeAt(2) | 0x20) === 0x70 && line.charCodeAt(3) === 0x2f) {
+function isVersion(s: string): boolean {
+  const b = Buffer.from(s, 'utf8');
+  return isVersionAt(b, 0, b.length);
+}
+
+/** The method buf[a, b): known methods as their constant strings (no allocation). */
+function methodAt(buf: Buffer, a: number, b: number): string {
+  const len = b - a;
+  for (let m = 0; m < METHOD_NAMES.length; m++) {
+    const name = METHOD_NAMES[m]!;
+    if (name.length !== len || name.charCodeAt(0) !== buf[a]) continue;
+    let i = 1;
+    while (i < len && name.charCodeAt(i) === buf[a + i]) i++;
+    if (i === len) return name;
+  }
+  return buf.toString('utf8', a, b);
+}
+
+/** Text of buf[a, b) (for error messages and the rare paths). */
+function textAt(buf: Buffer, a: number, b: number): string {
+  return buf.toString('utf8', a, b);
+}
+
+/** Parse the start line buf[a, b) into the sl* scratch; throws for lines that allow no answer. */
+function parseStartLine(buf: Buffer, a: number, b: number, limits: SipLimits): void {
+  slDeferred = undefined;
+  slUriText = undefined;
+  if (b - a >= 4 && (buf[a]! | 0x20) === 0x73 && (buf[a + 1]! | 0x20) === 0x69 && (buf[a + 2]! | 0x20) === 0x70 &&
+    buf[a + 3] === 0x2f) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
-    sl.request = false;
-    const sp = line.indexOf(' ');
-    if (sp < 0) throw parseFail('status line without status code');
-    const version = line.slice(0, sp);
-    if (!isVersion(version)) throw parseFail('malformed SIP version in status line');
-    if (!isSip20(version)) throw new SipParseError('DPBX_ERR_SIP_VERSION', 505, `unsupported SIP version ${version.slice(0, 16)}`);
+    slRequest = false;
+    let sp = a;
+    while (sp < b && buf[sp] !== 0x20) sp++;
+    if (sp >= b) throw parseFail('status line without status code');
+    if (!isVersionAt(buf, a, sp)) throw parseFail('malformed SIP version in status line');
+    if (!isSip20At(buf, a, sp)) throw new SipParseError('DPBX_ERR_SIP_VERSION', 505, `unsupported SIP version ${textAt(buf, a, Math.min(sp, a + 16))}`);
     const cs = sp + 1;
     let v = 0;
     let i = cs;
-    for (; i < line.length && i - cs < 4; i++) {
-      const c = line.charCodeAt(i);
+    for (; i < b && i - cs < 4; i++) {
+      const c = buf[i]!;
       if (c < 0x30 || c > 0x39) break;
       v = v * 10 + (c - 0x30);
     }
     if (i - cs !== 3 || v < 100 || v > 699) throw parseFail('status code is not a 3-digit number from 100 to 699');
-    if (i < line.length && line.charCodeAt(i) !== 0x20) throw parseFail('status code not followed by a space');
-    sl.status = v;
-    sl.reason = i < line.length ? line.slice(i + 1) : '';
-    return sl;
+    if (i < b && buf[i] !== 0x20) throw parseFail('status code not followed by a space');
+    slStatus = v;
+    slReasonStart = i < b ? i + 1 : b;
+    return;
   }
   // Request-Line = Method SP Request-URI SP SIP-Version
-  const sp1 = line.indexOf(' ');
-  if (sp1 <= 0) throw parseFail('request line without Request-URI');
-  for (let i = 0; i < sp1; i++) {
-    if (!isTokenChar(line.charCodeAt(i))) throw parseFail('method is not a token');
+  slRequest = true;
+  let sp1 = a;
+  while (sp1 < b && buf[sp1] !== 0x20) sp1++;
+  if (sp1 >= b || sp1 === a) throw parseFail('request line without Request-URI');
+  for (let i = a; i < sp1; i++) {
+    if (!isTokenChar(buf[i]!)) throw parseFail('method is not a token');
   }
-  sl.method = line.slice(0, sp1);
-  const sp2 = line.lastIndexOf(' ');
-  const version = line.slice(sp2 + 1);
-  if (sp2 <= sp1 || !isVersion(version) || sp2 === sp1 + 1) {
+  slMethod = methodAt(buf, a, sp1);
+  let sp2 = b - 1;
+  while (sp2 > sp1 && buf[sp2] !== 0x20) sp2--;
+  let irregular = sp2 <= sp1 + 1 || !isVersionAt(buf, sp2 + 1, b);
+  for (let i = sp1 + 1; !irregular && i < sp2; i++) if (buf[i] === 0x09 || buf[i] === 0x20) irregular = true;
+  if (irregular) {
     // RFC 4475 §3.1.2.8 (lwsruri), §3.1.2.9 (lwsstart), §3.1.2.10 (trws): whitespace inside or around the
     // Request-URI. "It is acceptable to reject this request as malformed": we do, with a 400 when the rest of
     // the request is readable enough to answer (the error is deferred until the headers are known).
-    return lenientRequestLine(line, sl);
+    lenientRequestLine(buf.toString('utf8', a, b));
+    return;
   }
-  sl.uri = line.slice(sp1 + 1, sp2);
-  for (let i = 0; i < sl.uri.length; i++) {
-    const c = sl.uri.charCodeAt(i);
-    if (c === 0x09 || c === 0x20) return lenientRequestLine(line, sl);
+  slUriStart = sp1 + 1;
+  slUriEnd = sp2;
+  if (!isSip20At(buf, sp2 + 1, b)) {
+    slDeferred = new SipParseError('DPBX_ERR_SIP_VERSION', 505, `unsupported SIP version ${textAt(buf, sp2 + 1, Math.min(b, sp2 + 17))}`);
+  } else if (sp2 - sp1 - 1 > limits.maxUriLength) {
+    slDeferred = new SipParseError('DPBX_ERR_SIP_URI_TOO_LONG', 414,
+      `Request-URI of ${sp2 - sp1 - 1} characters exceeds ${limits.maxUriLength}`, { header: 'Request-URI' });
   }
-  if (!isSip20(version)) {
-    sl.deferred = new SipParseError('DPBX_ERR_SIP_VERSION', 505, `unsupported SIP version ${version.slice(0, 16)}`);
-  } else if (sl.uri.length > limits.maxUriLength) {
-    sl.deferred = new SipParseError('DPBX_ERR_SIP_URI_TOO_LONG', 414,
-      `Request-URI of ${sl.uri.length} characters exceeds ${limits.maxUriLength}`, { header: 'Request-URI' });
-  }
-  return sl;
 }
 
 /**
  * A request line with extra, missing or misplaced whitespace: `Method 1*LWS Request-URI *LWS SIP-Version *LWS`.
- * Fills `sl` so the request can still be answered, with a deferred 400; anything less regular than that is
- * not a request line at all and fails at once (no answer possible).
+ * Fills the scratch so the request can still be answered, with a deferred 400; anything less regular than that
+ * is not a request line at all and fails at once (no answer possible).
  */
-function lenientRequestLine(line: string, sl: StartLine): StartLine {
+function lenientRequestLine(line: string): void {
   const parts = line.split(/[ \t]+/);
   if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
   if (parts.length < 3 || !isVersion(parts[parts.length - 1]!)) {
     throw parseFail('request line is not Method SP Request-URI SP SIP-Version');
   }
-  sl.uri = parts[1]!;
-  sl.deferred = parseFail(line.length > 0 && (line.charCodeAt(line.length - 1) === 0x20 || line.charCodeAt(line.length - 1) === 0x09)
+  slUriText = parts[1]!;
+  slDeferred = parseFail(line.length > 0 && (line.charCodeAt(line.length - 1) === 0x20 || line.charCodeAt(line.length - 1) === 0x09)
     ? 'whitespace after the SIP version in the request line'
     : parts.length > 3 ? 'whitespace inside the Request-URI' : 'more than one SP between request line elements');
-  return sl;
 }
+
+// ------------------------------------------------------------------------------------------------ the scan
 
 function tooLarge(what: string): SipParseError {
   return new SipParseError('DPBX_ERR_SIP_TOO_LARGE', 513, what);
@@ -175,6 +222,19 @@ export function findHeaderEnd(buf: Buffer, from: number, to: number, out: { body
 
 const scratch = { bodyStart: 0 };
 
+/** Name of the header line at word k of `off` (for error messages). */
+function headerNameAt(buf: Buffer, off: number[], k: number): string {
+  const id = off[k + 4]!;
+  return id >= 0 ? KNOWN_HEADERS[id]!.canonical : buf.toString('latin1', off[k]!, off[k + 1]!);
+}
+
+/** buf[a, b) without leading and trailing SP / HT, decoded. */
+function pieceLws(buf: Buffer, a: number, b: number): string {
+  while (a < b && (buf[a] === 0x20 || buf[a] === 0x09)) a++;
+  while (b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)) b--;
+  return buf.toString('utf8', a, b);
+}
+
 function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): SipRequest | SipResponse {
   const len = buf.length;
   if (len > limits.maxMessageBytes) throw tooLarge(`message of ${len} bytes exceeds ${limits.maxMessageBytes}`);
@@ -182,86 +242,127 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   let start = 0;
   while (start < len && (buf[start] === 13 || buf[start] === 10)) start++;
   if (start >= len) throw parseFail('empty message');
-  let headEnd = findHeaderEnd(buf, start, len, scratch);
-  let bodyStart = scratch.bodyStart;
+  if (len - start > limits.maxHeaderBytes) {
+    // Only a message this long can have a header section over the limit: find its end first, so the answer is
+    // the 513 whatever else is wrong with it.
+    const he = findHeaderEnd(buf, start, len, scratch);
+    if (he < 0 || he - start > limits.maxHeaderBytes) throw tooLarge(`header section exceeds ${limits.maxHeaderBytes} bytes`);
+  }
+
+  // Start line.
+  let hi = 0; // OR of every byte of the header section: bit 7 clear = pure ASCII
+  let eol = start;
+  while (eol < len) {
+    const c = buf[eol]!;
+    if (c === 10) break;
+    hi |= c;
+    eol++;
+  }
+  let le = eol > start && buf[eol - 1] === 13 ? eol - 1 : eol;
+  if (le - start > limits.maxHeaderLineBytes && le - start > limits.maxUriLength + 64) {
+    // A start line this long can only be an oversized Request-URI.
+    throw new SipParseError('DPBX_ERR_SIP_URI_TOO_LONG', 414, `start line of ${le - start} characters is too long`);
+  }
+  parseStartLine(buf, start, le, limits);
+  const request = slRequest;
+  const method = slMethod;
+  const uriStart = slUriStart;
+  const uriEnd = slUriEnd;
+  const uriText = slUriText;
+  const status = slStatus;
+  const reasonStart = slReasonStart;
+  const reasonEnd = le;
+  let deferred = slDeferred;
+
+  // Header lines: per line name start, name end, value start, value end, id (WIRE_STRIDE words). A
+  // continuation line (starting with SP/HT) is unfolded into the previous value, which then lives in
+  // `unfolded` (its value start becomes -1 - index).
+  const off: number[] = [];
+  let unfolded: string[] | undefined;
+  const maxLine = limits.maxHeaderLineBytes;
+  const maxHeaders = limits.maxHeaders;
+  let headEnd = -1;
+  let bodyStart = len;
+  let i = eol + 1;
+  while (i < len) {
+    const c0 = buf[i]!;
+    // The empty line: LF, or CR LF.
+    if (c0 === 10) { headEnd = i; bodyStart = i + 1; break; }
+    if (c0 === 13 && i + 1 < len && buf[i + 1] === 10) { headEnd = i; bodyStart = i + 2; break; }
+    let j = i;
+    let colon = -1;
+    while (j < len) {
+      const c = buf[j]!;
+      if (c === 10) break;
+      if (c === 0x3a && colon < 0) colon = j;
+      hi |= c;
+      j++;
+    }
+    eol = j;
+    le = eol > i && buf[eol - 1] === 13 ? eol - 1 : eol;
+    if (c0 === 0x20 || c0 === 0x09) {
+      if (off.length === 0) throw parseFail('continuation line without a header');
+      const k = off.length - WIRE_STRIDE;
+      let vs = off[k + 2]!;
+      let cur: string;
+      if (vs >= 0) {
+        cur = buf.toString('utf8', vs, off[k + 3]!);
+        unfolded ??= [];
+        vs = off[k + 2] = -1 - unfolded.length;
+        unfolded.push(cur);
+      } else {
+        cur = unfolded![-1 - vs]!;
+      }
+      const more = pieceLws(buf, i, le);
+      if (more.length > 0) {
+        cur = cur.length > 0 ? cur + ' ' + more : more;
+        unfolded![-1 - vs] = cur;
+      }
+      off[k + 3] = le;
+      if (cur.length > maxLine) throw tooLarge(`header ${headerNameAt(buf, off, k)} longer than ${maxLine} bytes`);
+    } else {
+      if (le - i > maxLine) throw tooLarge(`header line longer than ${maxLine} bytes`);
+      if (colon < 0 || colon >= le) throw parseFail(`header line without colon: '${textAt(buf, i, Math.min(le, i + 30))}'`);
+      let ne = colon;
+      while (ne > i && (buf[ne - 1] === 0x20 || buf[ne - 1] === 0x09)) ne--;
+      if (ne === i) throw parseFail('empty header name');
+      let h = HEADER_HASH_SEED;
+      for (let p = i; p < ne; p++) {
+        const c = buf[p]!;
+        if (!isTokenChar(c)) throw parseFail('header name is not a token');
+        h = Math.imul(h ^ (c | 0x20), 0x01000193);
+      }
+      const id = lookupHeaderId(buf, i, ne, h);
+      let vs = colon + 1;
+      while (vs < le && (buf[vs] === 0x20 || buf[vs] === 0x09)) vs++;
+      let ve = le;
+      while (ve > vs && (buf[ve - 1] === 0x20 || buf[ve - 1] === 0x09)) ve--;
+      if (off.length / WIRE_STRIDE + 1 > maxHeaders) throw tooLarge(`more than ${maxHeaders} header lines`);
+      off.push(i, ne, vs, ve, id);
+    }
+    i = eol + 1;
+  }
   let noEmptyLine = false;
   if (headEnd < 0) {
-    if (len - start > limits.maxHeaderBytes) throw tooLarge(`header section exceeds ${limits.maxHeaderBytes} bytes`);
     // RFC 3261 §7: "the empty line MUST be present even if the message-body is not". A datagram cut before
     // it is malformed, but its headers may still be readable enough to answer with a 400 (RFC 4475 baddn as
     // shipped by sip@0.0.6 ends this way). The stream framer never gets here: it waits for the empty line.
     if (mode.stream) throw parseFail('no empty line after the header section');
+    noEmptyLine = true;
     headEnd = len;
     bodyStart = len;
-    noEmptyLine = true;
   }
-  if (headEnd - start > limits.maxHeaderBytes) throw tooLarge(`header section exceeds ${limits.maxHeaderBytes} bytes`);
-
-  const head = buf.toString('utf8', start, headEnd);
-  const hn = head.length;
-  let eol = head.indexOf('\n');
-  let le = eol > 0 && head.charCodeAt(eol - 1) === 13 ? eol - 1 : eol;
-  if (le > limits.maxHeaderLineBytes && le > limits.maxUriLength + 64) {
-    // A start line this long can only be an oversized Request-URI.
-    throw new SipParseError('DPBX_ERR_SIP_URI_TOO_LONG', 414, `start line of ${le} characters is too long`);
-  }
-  const sl = parseStartLine(head.slice(0, le), limits);
-
-  // Header lines; continuation lines (starting with SP/HT) are unfolded into the previous value.
-  const fields: HeaderField[] = [];
-  let curKey = '';
-  let curName = '';
-  let curValue = '';
-  let have = false;
-  let i = eol + 1;
-  const maxLine = limits.maxHeaderLineBytes;
-  const maxHeaders = limits.maxHeaders;
-  while (i < hn) {
-    eol = head.indexOf('\n', i);
-    if (eol < 0) eol = hn;
-    le = eol > i && head.charCodeAt(eol - 1) === 13 ? eol - 1 : eol;
-    const c0 = head.charCodeAt(i);
-    if (c0 === 0x20 || c0 === 0x09) {
-      if (!have) throw parseFail('continuation line without a header');
-      const more = sliceLws(head, i, le);
-      if (more.length > 0) curValue = curValue.length > 0 ? curValue + ' ' + more : more;
-      if (curValue.length > maxLine) throw tooLarge(`header ${curName} longer than ${maxLine} bytes`);
-    } else {
-      if (have) fields.push({ key: curKey, name: curName, value: curValue });
-      if (le - i > maxLine) throw tooLarge(`header line longer than ${maxLine} bytes`);
-      const colon = head.indexOf(':', i);
-      if (colon < 0 || colon >= le) throw parseFail(`header line without colon: '${head.slice(i, Math.min(le, i + 30))}'`);
-      let ne = colon;
-      while (ne > i) {
-        const c = head.charCodeAt(ne - 1);
-        if (c !== 0x20 && c !== 0x09) break;
-        ne--;
-      }
-      if (ne === i) throw parseFail('empty header name');
-      for (let k = i; k < ne; k++) {
-        if (!isTokenChar(head.charCodeAt(k))) throw parseFail('header name is not a token');
-      }
-      const hname = lookupHeaderSpan(head, i, ne);
-      curKey = hname.key;
-      curName = hname.canonical;
-      curValue = sliceLws(head, colon + 1, le);
-      have = true;
-      if (fields.length + 1 > maxHeaders) throw tooLarge(`more than ${maxHeaders} header lines`);
-    }
-    i = eol + 1;
-  }
-  if (have) fields.push({ key: curKey, name: curName, value: curValue });
+  const ascii = (hi & 0x80) === 0;
 
   // Content-Length (RFC 3261 §18.3, §20.14).
+  if (noEmptyLine) deferred ??= parseFail('no empty line after the header section');
   let cl = -1;
   let clLines = 0;
-  let deferred: SipParseError | undefined = sl.deferred;
-  if (noEmptyLine) deferred ??= parseFail('no empty line after the header section');
-  for (let k = 0; k < fields.length; k++) {
-    const f = fields[k]!;
-    if (f.key !== 'content-length') continue;
+  for (let k = 4; k < off.length; k += WIRE_STRIDE) {
+    if (off[k] !== H.ContentLength) continue;
     clLines++;
-    const v = parseContentLengthValue(f.value);
+    const vs = off[k - 2]!;
+    const v = vs >= 0 ? contentLengthAt(buf, vs, off[k - 1]!) : contentLengthOf(unfolded![-1 - vs]!);
     if (v === -2) {
       deferred ??= new SipParseError('DPBX_ERR_SIP_BODY_TOO_LARGE', 413, 'Content-Length is too large', { header: 'Content-Length' });
       cl = -3;
@@ -290,11 +391,14 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   } else if (mode.stream) {
     deferred ??= new SipParseError('DPBX_ERR_SIP_CONTENT_LENGTH', 400, 'Content-Length is mandatory on stream transports', { header: 'Content-Length' });
   }
-  const body = buf.subarray(bodyStart, bodyEnd);
-  const raw = clLines === 1 && cl === bodyEnd - bodyStart && deferred === undefined ? buf.subarray(start, bodyEnd) : undefined;
+  // The received bytes are this message's serialization while nothing changes, unless Content-Length needs
+  // rewriting (absent, repeated, or not the body length).
+  const rawEnd = clLines === 1 && cl === bodyEnd - bodyStart && deferred === undefined ? bodyEnd : -1;
 
-  if (!sl.request) {
-    const res = new SipResponse(sl.status, sl.reason, fields, body, raw);
+  if (!request) {
+    const reason = reasonStart >= reasonEnd ? '' : ascii ? buf.toString('latin1', reasonStart, reasonEnd) : textAt(buf, reasonStart, reasonEnd);
+    const res = new SipResponse(status, reason, WIRE_HEADERS);
+    res.attachWire(buf, off, unfolded, ascii, start, headEnd, bodyStart, bodyEnd, start, rawEnd);
     if (deferred) throw deferred;
     // Every stack layer reads these; a response without them cannot be matched to a transaction.
     const via = res.topVia;
@@ -307,27 +411,29 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
     return res;
   }
 
-  const req = new SipRequest(sl.method, sl.uri, fields, body, raw);
+  const uri = uriText ?? (ascii ? buf.toString('latin1', uriStart, uriEnd) : textAt(buf, uriStart, uriEnd));
+  const req = new SipRequest(method, uri, WIRE_HEADERS);
+  req.attachWire(buf, off, unfolded, ascii, start, headEnd, bodyStart, bodyEnd, start, rawEnd);
   // Readiness for an error response: RFC 3261 §8.2.6.2 copies Via, From, To, Call-ID and CSeq into it. A client
   // transaction matches the answer by the top Via branch and the CSeq method (§17.1.3), so a request with both
   // lines present is answered even when one of the others is missing or malformed (RFC 4475 §3.3.1 insuf,
   // §3.1.2.1 badinv01 "should respond with a 400 Bad Request"); without them the request is only counted.
-  if (req.get('Via') === undefined) throw missing('Via');
-  if (req.get('CSeq') === undefined) throw missing('CSeq');
+  if (!hasLine(off, H.Via)) throw missing('Via');
+  if (!hasLine(off, H.CSeq)) throw missing('CSeq');
   try {
     if (deferred) throw deferred;
     if (req.topVia === undefined) throw missing('Via');
-    if (req.get('From') === undefined) throw missing('From');
-    if (req.get('To') === undefined) throw missing('To');
-    if (req.get('Call-ID') === undefined) throw missing('Call-ID');
+    if (!hasLine(off, H.From)) throw missing('From');
+    if (!hasLine(off, H.To)) throw missing('To');
+    if (!hasLine(off, H.CallId)) throw missing('Call-ID');
     const cseq = req.cseq!;
     void req.from;
     void req.to;
     void req.callId;
-    if (cseq.method !== sl.method) throw cseqMismatch(sl.method);
+    if (cseq.method !== method) throw cseqMismatch(method);
     checkRequestUri(req);
     void req.maxForwards;
-    if (req.get('Content-Type') !== undefined) void req.contentType;
+    if (hasLine(off, H.ContentType)) void req.contentType;
     if (mode.strict) req.validate();
   } catch (e) {
     if (e instanceof SipParseError) e.responseFor = (status = e.status, reason = e.reasonPhrase) =>
@@ -337,42 +443,38 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   return req;
 }
 
-/** head[a, b) without leading and trailing SP / HT (never String.prototype.trim(): see trimLws). */
-function sliceLws(head: string, a: number, b: number): string {
-  while (a < b) {
-    const c = head.charCodeAt(a);
-    if (c !== 0x20 && c !== 0x09) break;
-    a++;
-  }
-  while (b > a) {
-    const c = head.charCodeAt(b - 1);
-    if (c !== 0x20 && c !== 0x09) break;
-    b--;
-  }
-  return head.slice(a, b);
+function hasLine(off: number[], id: number): boolean {
+  for (let k = 4; k < off.length; k += WIRE_STRIDE) if (off[k] === id) return true;
+  return false;
 }
 
 function missing(h: string): SipParseError {
   return new SipParseError('DPBX_ERR_SIP_MISSING_HEADER', 400, `missing ${h} header`, { header: h });
 }
 
-/** -1: malformed; -2: more than 2^31-1; else the value. */
-function parseContentLengthValue(s: string): number {
-  if (s.length === 0) return -1;
+/** Content-Length digits in buf[a, b): -1 malformed; -2 more than 2^31-1; else the value. */
+function contentLengthAt(buf: Buffer, a: number, b: number): number {
+  if (a >= b) return -1;
   let v = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+  for (let i = a; i < b; i++) {
+    const c = buf[i]!;
     if (c < 0x30 || c > 0x39) return -1;
     v = v * 10 + (c - 0x30);
     if (v > 0x7fffffff) {
-      for (let j = i + 1; j < s.length; j++) {
-        const d = s.charCodeAt(j);
+      for (let j = i + 1; j < b; j++) {
+        const d = buf[j]!;
         if (d < 0x30 || d > 0x39) return -1;
       }
       return -2;
     }
   }
   return v;
+}
+
+/** contentLengthAt() for an unfolded value. */
+function contentLengthOf(s: string): number {
+  const b = Buffer.from(s, 'utf8');
+  return contentLengthAt(b, 0, b.length);
 }
 
 export { badHeader };

@@ -70,6 +70,24 @@ export function scanQuoted(s: string, i: number): number {
   return -1;
 }
 
+/** Method names of RFC 3261 and the extensions this stack knows, as constant strings. */
+export const METHOD_NAMES: readonly string[] = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK',
+  'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE'];
+
+/** s[a, b) (case-sensitive), as the constant string when it is a known method. */
+export function methodName(s: string, a: number, b: number): string {
+  const len = b - a;
+  const c0 = s.charCodeAt(a);
+  for (let m = 0; m < METHOD_NAMES.length; m++) {
+    const name = METHOD_NAMES[m]!;
+    if (name.length !== len || name.charCodeAt(0) !== c0) continue;
+    let i = 1;
+    while (i < len && name.charCodeAt(i) === s.charCodeAt(a + i)) i++;
+    if (i === len) return name;
+  }
+  return s.slice(a, b);
+}
+
 /** Remove surrounding quotes and backslash escapes; a string without quotes is returned as is. */
 export function unquote(raw: string): string {
   if (raw.length < 2 || raw.charCodeAt(0) !== 0x22 || raw.charCodeAt(raw.length - 1) !== 0x22) return raw;
@@ -147,6 +165,32 @@ export function newParams(): Params {
   return newDict<string | null>();
 }
 
+// Parameter names seen on almost every message, kept as constant (internalized) strings: a name that matches
+// one of them (in any case) costs no slice, no toLowerCase() and no string-table lookup when it becomes a key.
+const COMMON_PARAMS = ['tag', 'branch', 'rport', 'received', 'lr', 'transport', 'expires', 'q', 'maddr', 'ttl',
+  'user', 'method', 'to-tag', 'from-tag', 'early-only', 'id', 'reason', 'retry-after', 'cause', 'text', 'refresher',
+  'boundary', 'charset', 'reg-id', 'ob', 'gr', 'alias'];
+const COMMON_BY_LENGTH: string[][] = [];
+for (const p of COMMON_PARAMS) (COMMON_BY_LENGTH[p.length] ??= []).push(p);
+
+/** s[a, b) lowercased, as a constant string when it is a common parameter name. */
+export function lowerName(s: string, a: number, b: number): string {
+  const bucket = COMMON_BY_LENGTH[b - a];
+  if (bucket !== undefined) {
+    for (let k = 0; k < bucket.length; k++) {
+      const name = bucket[k]!;
+      let i = 0;
+      for (; a + i < b; i++) {
+        let c = s.charCodeAt(a + i);
+        if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+        if (c !== name.charCodeAt(i)) break;
+      }
+      if (a + i === b) return name;
+    }
+  }
+  return s.slice(a, b).toLowerCase();
+}
+
 /**
  * Parse `*( SEMI generic-param )` of a header starting at i (LWS allowed around `;` and `=`). Values keep
  * their quotes when quoted (use unquote()). Returns the index after the last parameter; stops at the first
@@ -155,14 +199,31 @@ export function newParams(): Params {
 export function parseHeaderParams(s: string, i: number, out: Params, header: string): number {
   const n = s.length;
   for (;;) {
-    i = skipWs(s, i);
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x09) break;
+      i++;
+    }
     if (i >= n || s.charCodeAt(i) !== 0x3b) return i;
-    i = skipWs(s, i + 1);
+    i++;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x09) break;
+      i++;
+    }
     const nameStart = i;
-    i = scanToken(s, i);
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c >= 128 || TOKEN[c] !== 1) break;
+      i++;
+    }
     if (i === nameStart) throw badHeader(header, 'empty parameter name');
-    const name = s.slice(nameStart, i).toLowerCase();
-    i = skipWs(s, i);
+    const name = lowerName(s, nameStart, i);
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x09) break;
+      i++;
+    }
     if (i < n && s.charCodeAt(i) === 0x3d) {
       i = skipWs(s, i + 1);
       if (i < n && s.charCodeAt(i) === 0x22) {

@@ -2,7 +2,7 @@
 // Parsing is a single forward scan; user, password, parameter values and header values are %-decoded.
 
 import { SipParseError, badHeader } from './errors.js';
-import { type Params, newParams, newDict, percentDecode, percentEncode, isTokenChar } from './scan.js';
+import { type Params, newParams, newDict, percentDecode, percentEncode, isTokenChar, lowerName } from './scan.js';
 
 /** A parsed URI. For sip/sips/tel every field is filled; other schemes keep everything after `scheme:` in `opaque`. */
 export class SipUri {
@@ -26,7 +26,8 @@ export class SipUri {
 
   constructor(init: { scheme: string; user?: string; password?: string; host?: string; port?: number;
     params?: Params; headers?: Record<string, string>; opaque?: string }, raw = '') {
-    this.scheme = init.scheme.toLowerCase();
+    const sc = init.scheme;
+    this.scheme = sc === 'sip' || sc === 'sips' || sc === 'tel' ? sc : sc.toLowerCase();
     this.user = init.user;
     this.password = init.password;
     this.host = init.host ?? '';
@@ -167,24 +168,75 @@ function fail(what: string, header: string): SipParseError {
  * Throws SipParseError for text that is not a URI.
  */
 export function parseUri(s: string, header = 'URI'): SipUri {
+  return scanUri(s, header, true)!;
+}
+
+/** checkUri() result bit: a sip/sips URI with at least one URI header (`?name=value`). */
+export const URI_HAS_HEADERS = 1;
+
+/**
+ * Check that parseUri(s, header) would succeed, failing with exactly the same SipParseError when it would not,
+ * without building anything (no decoding, no objects): the parser checks the URIs of From, To and the
+ * Request-URI this way and builds them only when they are read. Returns URI_HAS_HEADERS or 0.
+ */
+export function checkUri(s: string, header: string): number {
+  scanUri(s, header, false);
+  return uriHasHeaders ? URI_HAS_HEADERS : 0;
+}
+
+// Set by a scan: whether URI headers were found (module scratch; scans are synchronous).
+let uriHasHeaders = false;
+// The fields a building scan collects, handed to the SipUri constructor (one object, reused).
+const init: { scheme: string; user?: string; password?: string; host?: string; port?: number; params?: Params;
+  headers?: Record<string, string>; opaque?: string } = { scheme: '' };
+
+/** Scheme s[0, end) lowercased: the common ones as constants. */
+function schemeOf(s: string, end: number): string {
+  const c0 = s.charCodeAt(0) | 0x20;
+  if (c0 === 0x73 && (end === 3 || end === 4) && (s.charCodeAt(1) | 0x20) === 0x69 && (s.charCodeAt(2) | 0x20) === 0x70) {
+    if (end === 3) return 'sip';
+    if ((s.charCodeAt(3) | 0x20) === 0x73) return 'sips';
+  } else if (c0 === 0x74 && end === 3 && (s.charCodeAt(1) | 0x20) === 0x65 && (s.charCodeAt(2) | 0x20) === 0x6c) {
+    return 'tel';
+  }
+  return s.slice(0, end).toLowerCase();
+}
+
+/** The one URI scanner: builds a SipUri when `build`, else only validates (same checks, same errors). */
+function scanUri(s: string, header: string, build: boolean): SipUri | undefined {
+  uriHasHeaders = false;
   const n = s.length;
   if (n === 0) throw fail('is empty', header);
   let i = 0;
   while (i < n && isSchemeChar(s.charCodeAt(i), i === 0)) i++;
   if (i === 0 || i >= n || s.charCodeAt(i) !== 0x3a) throw fail('has no valid scheme', header);
-  const scheme = s.slice(0, i).toLowerCase();
+  const scheme = schemeOf(s, i);
   for (let j = i + 1; j < n; j++) {
     if (!isUriChar(s.charCodeAt(j))) throw fail(`contains an invalid character at ${j}`, header);
   }
-  const rest = s.slice(i + 1);
-  if (scheme === 'sip' || scheme === 'sips') return parseSipUri(scheme, rest, s, header);
-  if (scheme === 'tel') return parseTelUri(rest, s, header);
-  if (rest.length === 0) throw fail('has an empty scheme-specific part', header);
-  return new SipUri({ scheme, opaque: rest }, s);
+  const p = i + 1;
+  if (scheme === 'sip' || scheme === 'sips') return scanSipUri(scheme, s, p, header, build);
+  if (scheme === 'tel') return scanTelUri(s, p, header, build);
+  if (p >= n) throw fail('has an empty scheme-specific part', header);
+  if (!build) return undefined;
+  resetInit(scheme);
+  init.opaque = s.slice(p);
+  return new SipUri(init, s);
 }
 
-function parseUriParams(s: string, i: number, end: number, out: Params, header: string): number {
-  // s[i] === ';'
+function resetInit(scheme: string): void {
+  init.scheme = scheme;
+  init.user = undefined;
+  init.password = undefined;
+  init.host = undefined;
+  init.port = undefined;
+  init.params = undefined;
+  init.headers = undefined;
+  init.opaque = undefined;
+}
+
+/** `;name[=value]` list in s[i, end) starting at a ';'; `out` null = validate only. */
+function scanUriParams(s: string, i: number, end: number, out: Params | null, header: string): number {
   while (i < end && s.charCodeAt(i) === 0x3b) {
     i++;
     const start = i;
@@ -196,40 +248,54 @@ function parseUriParams(s: string, i: number, end: number, out: Params, header: 
       i++;
     }
     if (i === start) continue; // tolerate ';;'
-    const name = percentDecode(eq < 0 ? s.slice(start, i) : s.slice(start, eq)).toLowerCase();
-    if (name.length === 0) throw fail('has an empty parameter name', header);
+    // A non-empty raw name never decodes to an empty one (every escape or byte yields a character).
+    if ((eq < 0 ? i : eq) === start) throw fail('has an empty parameter name', header);
+    if (out === null) continue;
+    const name = eq < 0 ? rawOrDecodedName(s, start, i) : rawOrDecodedName(s, start, eq);
     out[name] = eq < 0 ? null : percentDecode(s.slice(eq + 1, i));
   }
   return i;
 }
 
-function parseUriHeaders(s: string, i: number, out: Record<string, string>, header: string): void {
-  // s[i] === '?'
-  const parts = s.slice(i + 1).split('&');
-  for (const part of parts) {
-    if (part.length === 0) continue;
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw fail('has a malformed header component', header);
-    out[percentDecode(part.slice(0, eq))] = percentDecode(part.slice(eq + 1));
+/** Lowercase decoded parameter name s[a, b): without escapes, the common names as constants. */
+function rawOrDecodedName(s: string, a: number, b: number): string {
+  for (let k = a; k < b; k++) if (s.charCodeAt(k) === 0x25) return percentDecode(s.slice(a, b)).toLowerCase();
+  return lowerName(s, a, b);
+}
+
+/** `?name=value&...` from s[i] === '?' to the end; `out` null = validate only. Sets uriHasHeaders. */
+function scanUriHeaders(s: string, i: number, out: Record<string, string> | null, header: string): void {
+  const n = s.length;
+  let start = i + 1;
+  for (;;) {
+    let end = s.indexOf('&', start);
+    if (end < 0) end = n;
+    if (end > start) {
+      const eq = s.indexOf('=', start);
+      if (eq < 0 || eq >= end || eq === start) throw fail('has a malformed header component', header);
+      uriHasHeaders = true;
+      if (out !== null) out[percentDecode(s.slice(start, eq))] = percentDecode(s.slice(eq + 1, end));
+    }
+    if (end >= n) return;
+    start = end + 1;
   }
 }
 
-function parseSipUri(scheme: string, s: string, raw: string, header: string): SipUri {
+function scanSipUri(scheme: string, s: string, p: number, header: string, build: boolean): SipUri | undefined {
   const n = s.length;
   let user: string | undefined;
   let password: string | undefined;
-  let i = 0;
-  const at = s.indexOf('@');
+  let i = p;
+  const at = s.indexOf('@', p);
   if (at >= 0) {
-    const userinfo = s.slice(0, at);
-    const colon = userinfo.indexOf(':');
-    if (colon >= 0) {
-      user = percentDecode(userinfo.slice(0, colon));
-      password = percentDecode(userinfo.slice(colon + 1));
-    } else {
-      user = percentDecode(userinfo);
+    let colon = s.indexOf(':', p);
+    if (colon > at) colon = -1;
+    const userEnd = colon >= 0 ? colon : at;
+    if (userEnd === p) throw fail('has an empty user part', header);
+    if (build) {
+      user = percentDecode(s.slice(p, userEnd));
+      if (colon >= 0) password = percentDecode(s.slice(colon + 1, at));
     }
-    if (user.length === 0) throw fail('has an empty user part', header);
     i = at + 1;
   }
   // host
@@ -248,7 +314,7 @@ function parseSipUri(scheme: string, s: string, raw: string, header: string): Si
     while (i < n && isHostChar(s.charCodeAt(i))) i++;
   }
   if (i === hostStart) throw fail('has no host', header);
-  const host = s.slice(hostStart, i);
+  const hostEnd = i;
   let port: number | undefined;
   if (i < n && s.charCodeAt(i) === 0x3a) {
     i++;
@@ -265,29 +331,37 @@ function parseSipUri(scheme: string, s: string, raw: string, header: string): Si
     }
     port = v;
   }
-  const params = newParams();
-  const headers = newDict<string>();
-  if (i < n && s.charCodeAt(i) === 0x3b) i = parseUriParams(s, i, n, params, header);
-  if (i < n && s.charCodeAt(i) === 0x3f) { parseUriHeaders(s, i, headers, header); i = n; }
+  const params = build ? newParams() : null;
+  const headers = build ? newDict<string>() : null;
+  if (i < n && s.charCodeAt(i) === 0x3b) i = scanUriParams(s, i, n, params, header);
+  if (i < n && s.charCodeAt(i) === 0x3f) { scanUriHeaders(s, i, headers, header); i = n; }
   if (i !== n) throw fail(`has unexpected text after the host: '${s.slice(i, i + 20)}'`, header);
-  const init: { scheme: string; user?: string; password?: string; host: string; port?: number; params: Params;
-    headers: Record<string, string> } = { scheme, host, params, headers };
-  if (user !== undefined) init.user = user;
-  if (password !== undefined) init.password = password;
-  if (port !== undefined) init.port = port;
-  return new SipUri(init, raw);
+  if (!build) return undefined;
+  resetInit(scheme);
+  init.user = user;
+  init.password = password;
+  init.host = s.slice(hostStart, hostEnd);
+  init.port = port;
+  init.params = params!;
+  init.headers = headers!;
+  return new SipUri(init, s);
 }
 
-function parseTelUri(s: string, raw: string, header: string): SipUri {
-  const semi = s.indexOf(';');
-  const num = semi < 0 ? s : s.slice(0, semi);
-  if (num.length === 0) throw fail('has an empty telephone number', header);
-  const params = newParams();
-  if (semi >= 0) {
-    const end = parseUriParams(s, semi, s.length, params, header);
-    if (end !== s.length) throw fail('has unexpected text in tel parameters', header);
+function scanTelUri(s: string, p: number, header: string, build: boolean): SipUri | undefined {
+  const n = s.length;
+  let semi = s.indexOf(';', p);
+  if (semi < 0) semi = n;
+  if (semi === p) throw fail('has an empty telephone number', header);
+  const params = build ? newParams() : null;
+  if (semi < n) {
+    const end = scanUriParams(s, semi, n, params, header);
+    if (end !== n) throw fail('has unexpected text in tel parameters', header);
   }
-  return new SipUri({ scheme: 'tel', user: percentDecode(num), params }, raw);
+  if (!build) return undefined;
+  resetInit('tel');
+  init.user = percentDecode(s.slice(p, semi));
+  init.params = params!;
+  return new SipUri(init, s);
 }
 
 /** Exported for builders: whether a string is safe to use as a URI user/host token without escaping. */

@@ -4,11 +4,12 @@
 
 import { badHeader } from './errors.js';
 import { type Params, newParams, newDict, parseHeaderParams, scanQuoted, scanToken, skipWs, unquote, quote, formatParams,
-  isToken } from './scan.js';
+  isToken, methodName } from './scan.js';
 
 /** Parse a non-negative decimal integer of at most maxDigits digits (leading zeros allowed, up to `max`). */
 export function parseUInt(s: string, header: string, max: number): number {
-  const t = s.trim();
+  const t = s.length > 0 && s.charCodeAt(0) > 0x20 && s.charCodeAt(s.length - 1) > 0x20 && s.charCodeAt(0) < 0x7f &&
+    s.charCodeAt(s.length - 1) < 0x7f ? s : s.trim();
   if (t.length === 0) throw badHeader(header, 'empty number');
   let v = 0;
   for (let i = 0; i < t.length; i++) {
@@ -47,7 +48,7 @@ export function parseCSeq(s: string): CSeq {
   const ms = i;
   i = scanToken(s, i);
   if (i === ms) throw badHeader('CSeq', 'missing method');
-  const method = s.slice(ms, i);
+  const method = methodName(s, ms, i);
   if (skipWs(s, i) !== n) throw badHeader('CSeq', 'unexpected text after method');
   return { seq: v, method };
 }
@@ -146,8 +147,8 @@ export class ContentType {
   subtype: string;
   params: Params;
   constructor(type: string, subtype: string, params?: Params) {
-    this.type = type.toLowerCase();
-    this.subtype = subtype.toLowerCase();
+    this.type = type === 'application' ? type : type.toLowerCase();
+    this.subtype = subtype === 'sdp' ? subtype : subtype.toLowerCase();
     this.params = params ?? newParams();
   }
   /** 'application/sdp' */
@@ -160,6 +161,12 @@ export class ContentType {
   toString(): string { return this.mediaType + formatParams(this.params); }
 }
 
+/** `name` when s at `a` spells it in any case (ASCII letters), else that slice of s. */
+function lowerConst(s: string, a: number, name: string): string {
+  for (let i = 0; i < name.length; i++) if ((s.charCodeAt(a + i) | 0x20) !== name.charCodeAt(i)) return s.slice(a, a + name.length);
+  return name;
+}
+
 /** media-type = m-type SLASH m-subtype *(SEMI m-parameter) */
 export function parseContentType(s: string, header = 'Content-Type'): ContentType {
   const n = s.length;
@@ -167,14 +174,14 @@ export function parseContentType(s: string, header = 'Content-Type'): ContentTyp
   const ts = i;
   i = scanToken(s, i);
   if (i === ts) throw badHeader(header, 'missing type');
-  const type = s.slice(ts, i);
+  const type = i - ts === 11 ? lowerConst(s, ts, 'application') : s.slice(ts, i);
   i = skipWs(s, i);
   if (i >= n || s.charCodeAt(i) !== 0x2f) throw badHeader(header, 'missing /subtype');
   i = skipWs(s, i + 1);
   const ss = i;
   i = scanToken(s, i);
   if (i === ss) throw badHeader(header, 'missing subtype');
-  const subtype = s.slice(ss, i);
+  const subtype = i - ss === 3 ? lowerConst(s, ss, 'sdp') : s.slice(ss, i);
   const params = newParams();
   i = parseHeaderParams(s, i, params, header);
   if (skipWs(s, i) !== n) throw badHeader(header, `unexpected text '${s.slice(i, i + 20)}'`);

@@ -23,7 +23,7 @@ export class Via {
   constructor(transport: string, host: string, port?: number, params?: Params, protocol = 'SIP', version = '2.0') {
     this.protocol = protocol;
     this.version = version;
-    this.transport = transport.toUpperCase();
+    this.transport = isUpperAscii(transport) ? transport : transport.toUpperCase();
     this.host = host;
     this.port = port;
     this.params = params ?? newParams();
@@ -92,12 +92,43 @@ export class Via {
   }
 }
 
+// sent-protocol elements seen on every message, as constants (no slice, no case conversion).
+const TRANSPORTS = ['UDP', 'TCP', 'TLS', 'WS', 'WSS', 'SCTP', 'TLS-SCTP'];
+
+/** s[a, b) uppercased, as a constant when it is a common transport. */
+function upperTransport(s: string, a: number, b: number): string {
+  for (let k = 0; k < TRANSPORTS.length; k++) {
+    const t = TRANSPORTS[k]!;
+    if (t.length !== b - a) continue;
+    let i = 0;
+    while (a + i < b) {
+      let c = s.charCodeAt(a + i);
+      if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+      if (c !== t.charCodeAt(i)) break;
+      i++;
+    }
+    if (a + i === b) return t;
+  }
+  return s.slice(a, b).toUpperCase();
+}
+
+function isUpperAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x61 && c <= 0x7a) || c >= 0x80) return false;
+  }
+  return true;
+}
+
 /** Parse one via-parm (the caller splits comma lists). */
 export function parseVia(s: string): Via {
   const H = 'Via';
   const n = s.length;
   let i = skipWs(s, 0);
-  const parts: string[] = [];
+  // sent-protocol: three tokens separated by '/' (LWS allowed around it).
+  let protocol = '';
+  let version = '';
+  let transport = '';
   for (let k = 0; k < 3; k++) {
     if (k > 0) {
       i = skipWs(s, i);
@@ -107,7 +138,15 @@ export function parseVia(s: string): Via {
     const st = i;
     i = scanToken(s, i);
     if (i === st) throw badHeader(H, 'empty sent-protocol element');
-    parts.push(s.slice(st, i));
+    if (k === 0) {
+      protocol = i - st === 3 && (s.charCodeAt(st) | 0x20) === 0x73 && (s.charCodeAt(st + 1) | 0x20) === 0x69 &&
+        (s.charCodeAt(st + 2) | 0x20) === 0x70 ? 'SIP' : s.slice(st, i).toUpperCase();
+    } else if (k === 1) {
+      version = i - st === 3 && s.charCodeAt(st) === 0x32 && s.charCodeAt(st + 1) === 0x2e && s.charCodeAt(st + 2) === 0x30
+        ? '2.0' : s.slice(st, i);
+    } else {
+      transport = upperTransport(s, st, i);
+    }
   }
   const sp = i;
   i = skipWs(s, i);
@@ -153,5 +192,5 @@ export function parseVia(s: string): Via {
   i = parseHeaderParams(s, i, params, H);
   i = skipWs(s, i);
   if (i !== n) throw badHeader(H, `unexpected text '${s.slice(i, i + 20)}'`);
-  return new Via(parts[2]!, host, port, params, parts[0]!.toUpperCase(), parts[1]!);
+  return new Via(transport, host, port, params, protocol, version);
 }
