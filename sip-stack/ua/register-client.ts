@@ -225,6 +225,11 @@ export class RegisterClient extends UaEmitter<RegisterClientEvents> {
   private succeeded(res: SipResponse, requested: number): void {
     // §10.2.4: the 2xx lists the bindings with their expiry; ours is the Contact we sent.
     const granted = grantedExpiry(res, this.contactUsed) ?? requested;
+    if (granted <= 0) {
+      // The registrar answered 2xx but lists our binding with expires=0: we are not registered.
+      this.failed(res.status, 'binding not kept by the registrar (expires=0)', res);
+      return;
+    }
     this.granted = granted;
     this.failures = 0;
     this.transition(S.Registered);

@@ -65,6 +65,8 @@ export class UasInvite extends UaEmitter<UasInviteEvents> implements DialogUsage
   private reliable: ReliableProvisionalSender | undefined;
   private readonly prackWaiters = new Map<SipResponse, { resolve: () => void; reject: (e: Error) => void }>();
   private _session: Session | undefined;
+  /** SDP of our last provisional with a body (early media), for a default answer to an early UPDATE. */
+  private earlySdp: string | undefined;
   /** @internal RFC 4028 negotiation of the INVITE (set by the UserAgent when session timers are on). */
   sessionTimer: UasSessionTimerResult | undefined;
 
@@ -143,6 +145,7 @@ export class UasInvite extends UaEmitter<UasInviteEvents> implements DialogUsage
     if (!Number.isInteger(status) || status < 100 || status > 199) throw new UaError('DPBX_ERR_UA_OPTIONS', `progress() needs a 1xx status, got ${status}`);
     const res = this.response(status, o);
     if (status > 100) this.ensureEarlyDialog(res);
+    if (o.body !== undefined) this.earlySdp = o.body.toString();
     const reliable = status > 100 && (this.peerRequires100rel || (o.reliable === true && this.peerSupports100rel));
     if (!reliable) {
       this.transaction.respond(res);
@@ -292,7 +295,13 @@ export class UasInvite extends UaEmitter<UasInviteEvents> implements DialogUsage
     const incoming = new IncomingRequest(this.ua, req, tx);
     if (this.emit('request', incoming)) return;
     try {
-      incoming.respond(req.method === 'UPDATE' || req.method === 'INFO' || req.method === 'OPTIONS' ? 200 : 501);
+      if (req.method === 'UPDATE' && req.body.length > 0) {
+        // RFC 3311 §5.2: an offer in UPDATE needs an answer in the 2xx: our early SDP, else 488.
+        if (this.earlySdp !== undefined) incoming.respond(200, { body: this.earlySdp });
+        else incoming.respond(488);
+      } else {
+        incoming.respond(req.method === 'UPDATE' || req.method === 'INFO' || req.method === 'OPTIONS' ? 200 : 501);
+      }
     } catch {
       // transaction gone
     }
