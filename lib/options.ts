@@ -49,6 +49,10 @@ export interface PbxOptions {
    * many phones (and sipp 3.6) take the first challenge and fail on SHA-256 instead of skipping it.
    */
   digestAlgorithms: Array<'MD5' | 'SHA-256'>;
+  /** CALLHOOK_FALLBACK: a second CallHook (http(s) URL or `file:NAME`) asked when the dialplan's CallHook fails. */
+  callHookFallback?: string;
+  /** CALL_FALLBACK_CODE: the final response when no script answers the call (SPEC §3/§4). Default 480. */
+  callFallbackCode: number;
 }
 
 export class OptionsError extends Error {
@@ -230,7 +234,13 @@ export function optionsFromEnv(env: Env = process.env, cwd = process.cwd()): Par
     registrationMaxSecs,
     hookTimeoutMs: int(env, 'HOOK_TIMEOUT_MS', 3000, 100, 60000),
     digestAlgorithms: parseDigestAlgorithms(str(env, 'DIGEST_ALGORITHMS') ?? 'MD5,SHA-256'),
+    callFallbackCode: int(env, 'CALL_FALLBACK_CODE', 480, 300, 699),
   };
+  const fallbackHook = str(env, 'CALLHOOK_FALLBACK');
+  if (fallbackHook) {
+    if (!/^file:./.test(fallbackHook)) url(env, 'CALLHOOK_FALLBACK', ['http:', 'https:']);
+    options.callHookFallback = fallbackHook;
+  }
   if (tlsCert) options.tlsCert = resolve(cwd, tlsCert);
   if (tlsKey) options.tlsKey = resolve(cwd, tlsKey);
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);

@@ -134,6 +134,10 @@ export class Pbx {
       registrations: this.store,
       hooks: this.hooks,
       status: this.status,
+      fallback: {
+        code: this.options.callFallbackCode,
+        ...(this.options.callHookFallback ? { callHook: this.options.callHookFallback } : {}),
+      },
       defaultRingtone: this.options.defaultRingtone,
       logger: this.logger.child({ ns: 'call' }),
     });

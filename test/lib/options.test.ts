@@ -79,3 +79,18 @@ t.test('redactOptions never shows tokens or URL passwords', async (t) => {
   for (const secret of ['tok-123', 'cfg-456', 'hs-789', 'redispw', 'dbpw']) t.notOk(text.includes(secret), secret);
   t.match(text, /postgres:\/\/u:\*\*\*@127\.0\.0\.1/);
 });
+
+t.test('DIGEST_ALGORITHMS, CALLHOOK_FALLBACK, CALL_FALLBACK_CODE', async (t) => {
+  const d = optionsFromEnv({}, empty).options;
+  t.same(d.digestAlgorithms, ['MD5', 'SHA-256'], 'MD5 first by default (interop)');
+  t.equal(d.callFallbackCode, 480);
+  t.equal(d.callHookFallback, undefined);
+  const o = optionsFromEnv({ DIGEST_ALGORITHMS: 'sha-256, md5', CALLHOOK_FALLBACK: 'https://app.example/fallback', CALL_FALLBACK_CODE: '503' }, empty).options;
+  t.same(o.digestAlgorithms, ['SHA-256', 'MD5']);
+  t.equal(o.callHookFallback, 'https://app.example/fallback');
+  t.equal(o.callFallbackCode, 503);
+  t.equal(optionsFromEnv({ CALLHOOK_FALLBACK: 'file:fallback.json' }, empty).options.callHookFallback, 'file:fallback.json');
+  t.throws(() => optionsFromEnv({ DIGEST_ALGORITHMS: 'SHA-1' }, empty), { variable: 'DIGEST_ALGORITHMS' });
+  t.throws(() => optionsFromEnv({ CALLHOOK_FALLBACK: 'ftp://x' }, empty), { variable: 'CALLHOOK_FALLBACK' });
+  t.throws(() => optionsFromEnv({ CALL_FALLBACK_CODE: '200' }, empty), { variable: 'CALL_FALLBACK_CODE' });
+});
