@@ -6,7 +6,8 @@
 //     Pure codec work: no sockets.
 //  3. Real-time load THROUGH A MEDIA SERVER, ours vs the peer in the same run: N concurrent calls, each a PCMU leg
 //     and an X leg on 127.0.0.1, both sides sending 50 packets/s (PCMU 1 kHz+ tones one way, X frames the other),
-//     for `seconds` after 1 s of warm-up. Ours = media/relay (1 worker thread) with codecs/relay-transcoder.js,
+//     for `seconds` after 2 s of warm-up. Ours = media/relay (one worker thread per CPU, like rtpengine's default
+//     thread count) with codecs/relay-transcoder.js,
 //     hosted by this process (which does nothing else meanwhile); peer = Debian's rtpengine (rtpengine-daemon,
 //     userspace `--table=-1`, ng `offer` with `codec: {transcode: [X]}` and an answer accepting only X). The
 //     traffic generator is a child process (bench/lib/transcode-load.js) so its CPU is not counted. CPU = user+sys
@@ -16,6 +17,7 @@
 // Targets (closing note of issue 5, not tests): ≥ 300 PCMU↔opus and ≥ 1,500 PCMU↔G722 calls per core.
 // Usage: npx tsc -p tsconfig.json && node bench/transcode.js [--quick] [--calls=N] [--seconds=S] [--pairs=opus,G722,GSM,AMR]
 import { fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { codecStatus, createDecoder, createEncoder, createTranscoder, findCodec } from '../dist/codecs/index.js';
 import { createRelay } from '../dist/media/index.js';
@@ -220,7 +222,9 @@ async function loadOurs(mid, n) {
   const fmtp = spec.fmtp ? Object.fromEntries(spec.fmtp.split(';').map((kv) => kv.trim().split('='))) : {};
   const p = payloads(mid, fmtp);
   const relay = await createRelay({
-    ...rangeFor(n), bindAddress: '127.0.0.1', workers: 1, mediaTimeoutMs: 0, socketBufferBytes: 1 << 20,
+    // as many worker threads as rtpengine has by default (one per CPU): on a shared machine a single thread gets
+    // too small a share to keep up; CPU is counted for the whole process either way
+    ...rangeFor(n), bindAddress: '127.0.0.1', workers: availableParallelism(), mediaTimeoutMs: 0, socketBufferBytes: 1 << 20,
     transcoder: fileURLToPath(new URL('../dist/codecs/relay-transcoder.js', import.meta.url)),
   });
   const gen = generator();
