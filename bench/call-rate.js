@@ -25,7 +25,7 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -384,7 +384,7 @@ async function main() {
   const { VERSION } = await import('../dist/lib/index.js');
   const only = arg('only');
   const rates = arg('rates')?.split(',').map(Number)
-    ?? (QUICK ? [100, 200, 400, 800, 1600, 3200] : [100, 200, 400, 800, 1200, 1600, 2400, 3200, 4800, 6400]);
+    ?? (QUICK ? [50, 100, 200, 400, 800, 1600, 3200] : [50, 100, 200, 400, 800, 1200, 1600, 2400, 3200, 4800, 6400]);
   const directRates = arg('rates') ? rates : QUICK ? [800, 1600, 3200, 6400] : [400, 800, 1600, 3200, 4800, 6400, 9600];
   const work = mkdtempSync(join(tmpdir(), 'dpbx-call-rate-'));
   const uas = await startUas(work);
@@ -397,12 +397,14 @@ async function main() {
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
   log(`${QUICK ? 'quick' : 'full'} run: hold ${HOLD_MS} ms, steps of ${STEP_SECS} s, sipp uas on ${uas.port}`);
   try {
-    const result = { name: 'call-rate', version: VERSION, hold_ms: HOLD_MS, step_secs: STEP_SECS };
+    // The figures depend on the machine being otherwise idle: its size and load go into the result.
+    const result = { name: 'call-rate', version: VERSION, hold_ms: HOLD_MS, step_secs: STEP_SECS,
+      cpus: availableParallelism(), loadavg_1m_start: round(loadavg()[0], 2) };
 
     let direct = { best: 0, steps: [] };
     let directProbe = { n: 0 };
     if (only !== 'pbx') {
-      directProbe = await latencyProbe(work, uas.port, QUICK ? 40 : 200, PROBE_CPS);
+      directProbe = await latencyProbe(work, uas.port, QUICK ? 30 : 200, PROBE_CPS);
       log(`direct: INVITE→200 at ${PROBE_CPS} calls/s: p50 ${round(directProbe.p50, 3)} ms p99 ${round(directProbe.p99, 3)} ms (${directProbe.n} calls)`);
       direct = await ramp(work, 'direct', uas.port, directRates, { between: () => new Promise((r) => setTimeout(r, 300)) });
     }
@@ -414,8 +416,8 @@ async function main() {
       pbx = await startPbx(work, uas.port);
       log(`dragon-pbx ${VERSION} (pid ${pbx.child.pid}) on 127.0.0.1:${pbx.port}`);
       // Warm-up (not measured): a fresh process runs its first calls through cold, unoptimised code.
-      await uacStep(work, pbx.port, 50, QUICK ? 75 : 250);
-      pbxProbe = await latencyProbe(work, pbx.port, QUICK ? 40 : 200, PROBE_CPS);
+      await uacStep(work, pbx.port, 50, QUICK ? 50 : 250);
+      pbxProbe = await latencyProbe(work, pbx.port, QUICK ? 30 : 200, PROBE_CPS);
       log(`pbx: INVITE→200 at ${PROBE_CPS} calls/s: p50 ${round(pbxProbe.p50, 3)} ms p99 ${round(pbxProbe.p99, 3)} ms (${pbxProbe.n} calls)`);
       // Between steps: the PBX must be idle again (answers OPTIONS at once) so one step's backlog does not fail the next.
       const settle = async () => {
@@ -464,6 +466,7 @@ async function main() {
       ours_steps: ours.steps.map((s) => [s.rate, s.ok, s.failed, s.answer_cps, s.p50_ms, s.p99_ms]),
       peer_steps: direct.steps.map((s) => [s.rate, s.ok, s.failed, s.answer_cps, s.p50_ms, s.p99_ms]),
       steps_columns: ['rate', 'ok', 'failed', 'answer_cps', 'p50_ms', 'p99_ms'],
+      loadavg_1m_end: round(loadavg()[0], 2),
     });
     await cleanup();
     process.stdout.write(`BENCH ${JSON.stringify(result)}\n`);
