@@ -30,13 +30,17 @@ export async function makeUa(o: UserAgentOptions = {}): Promise<{ ua: UserAgent;
   return { ua, wire, uri: `sip:127.0.0.1:${l!.port}`, port: l!.port };
 }
 
-/** Resolve when `cond()` holds, checking after each turn of the event loop (fails after `limit` turns). */
-export async function until(cond: () => boolean, what = 'condition', limit = 20000): Promise<void> {
-  for (let i = 0; i < limit; i++) {
+/**
+ * Resolve when `cond()` holds, checking after each turn of the event loop (then every few ms). This waits for
+ * network I/O, never for RFC time; `limitMs` is only a guard against a hang (no timing is asserted).
+ */
+export async function until(cond: () => boolean, what = 'condition', limitMs = 15000): Promise<void> {
+  const start = Date.now();
+  for (let i = 0; ; i++) {
     if (cond()) return;
-    await new Promise<void>((r) => setImmediate(r));
+    if (Date.now() - start > limitMs) throw new Error(`gave up waiting for ${what}`);
+    await new Promise<void>((r) => (i < 2000 ? setImmediate(r) : setTimeout(r, 2)));
   }
-  throw new Error(`gave up waiting for ${what}`);
 }
 
 /** The first event `name` of an emitter, as a promise of its arguments. */
