@@ -486,9 +486,9 @@ export class CallBinding {
           const dir = media.negotiated(leg)?.remoteDirection ?? 'sendrecv';
           const mirrored = dir === 'sendonly' ? 'sendonly' : dir === 'recvonly' ? 'recvonly' : dir === 'inactive' ? 'inactive' : 'sendrecv';
           for (const peer of this.peersOf(leg, legs)) {
-            const sdp = media.localSdp(peer);
-            if (!sdp || !peer.session) continue;
-            const rewritten = sdp.replace(/a=(sendrecv|sendonly|recvonly|inactive)/g, `a=${mirrored}`);
+            if (!peer.session) continue;
+            const rewritten = media.directionOffer(peer, mirrored);
+            if (!rewritten) continue;
             const req = method === 'UPDATE' ? peer.session.update({ body: rewritten }) : peer.session.reinvite({ body: rewritten });
             Promise.resolve(req).catch((err: unknown) => log.debug({ err: String(err) }, 'relayed re-offer failed'));
           }

@@ -16,6 +16,7 @@ import {
   SdpError,
   SdpLocalSession,
   type SdpCodecPreference,
+  type SdpDirection,
   type SdpNegotiatedAudio,
   type SessionDescription,
 } from '../../media/sdp/index.js';
@@ -147,6 +148,24 @@ export class CallMedia implements MediaControl {
    */
   async reoffer(leg: LegRef, offerText: string, allowed: readonly string[]): Promise<string> {
     return this.answerOffer(leg, offerText, allowed);
+  }
+
+  /**
+   * Our re-offer to `leg` relaying the other party's hold/resume (RFC 3264 §8.4): the leg's last SDP with the
+   * direction set to `direction`. It goes through the leg's SdpLocalSession so the o= version is incremented when
+   * the SDP changed (RFC 3264 §8: "the version number in the o= line MUST be incremented"); a phone that sees the
+   * old version takes it for an unchanged session and does not go on hold. undefined before the leg has an SDP.
+   */
+  directionOffer(leg: LegRef, direction: SdpDirection): string | undefined {
+    const state = this.legs.get(leg.id);
+    if (!state?.local) return undefined;
+    const directions = new Set(['sendrecv', 'sendonly', 'recvonly', 'inactive']);
+    const media = parseSdp(state.local).media.map((m) => {
+      const attributes = m.attributes.filter((a) => !directions.has(a.name));
+      return { ...m, attributes: [...attributes, { name: direction }] };
+    });
+    state.local = serializeSdp(state.sdp.describe(media));
+    return state.local;
   }
 
   private async ensureLeg(id: string): Promise<LegState> {
