@@ -45,6 +45,13 @@ t.test('hold/resume re-INVITEs and INFO DTMF are relayed to the other leg', { sk
   t.same(logged(callerLog, 'RESUME-ANSWER'), ['a=sendrecv'], 'and the resume with sendrecv');
   const calleeLog = callee.logs();
   t.same(logged(calleeLog, 'REINVITE'), ['a=sendonly', 'a=sendrecv'], 'the callee is put on hold (sendonly) and resumed (sendrecv)');
+  // RFC 3264 §8: "the version number in the o= line MUST be incremented" with each modified offer (a phone that
+  // sees the old version takes the re-INVITE for a refresh and does not go on hold).
+  const origins = logged(calleeLog, 'ORIGIN').map((o) => o.split(/\s+/));
+  t.equal(origins.length, 3, 'the o= line of the first offer and of both re-offers');
+  t.equal(new Set(origins.map((o) => o[1])).size, 1, 'one session id');
+  const versions = origins.map((o) => BigInt(o[2] ?? '0'));
+  t.ok(versions[1]! > versions[0]! && versions[2]! > versions[1]!, `the version increases with each re-offer (${versions.join(', ')})`);
   t.same(logged(calleeLog, 'INFO'), ['application/dtmf-relay Signal=5'], 'the INFO DTMF reaches the callee with its type and body');
 
   await waitFor(() => events.includes('call:end'), 'call:end', 15000);
