@@ -5,9 +5,16 @@
  */
 import t from 'tap';
 import { createSocket, type Socket } from 'node:dgram';
-import { type SipRequest, createResponse, parseMessage } from '../../../sip-stack/index.js';
+import { VirtualClock, type SipRequest, createResponse, parseMessage } from '../../../sip-stack/index.js';
+import type { UserAgentOptions } from '../../../sip-stack/ua/index.js';
 import type { Dialog } from '../../../sip-stack/index.js';
 import { SDP_A, SDP_B, makeUa, next, until } from './helpers.js';
+
+/**
+ * RFC timers stay still in these tests (a VirtualClock nobody advances): counts of messages on the wire do not
+ * depend on how fast the machine is. Timer behaviour is tested in timers.test.ts.
+ */
+const mk = (o: UserAgentOptions = {}) => makeUa({ clock: new VirtualClock(), ...o });
 
 async function rawPeer(): Promise<{ sock: Socket; port: number; got: SipRequest[]; last: { address: string; port: number } }> {
   const sock = createSocket('udp4');
@@ -26,7 +33,7 @@ async function rawPeer(): Promise<{ sock: Socket; port: number; got: SipRequest[
 }
 
 t.test('two forks: early dialogs per To tag, first 2xx wins, the late fork is ACKed and BYEd once', async (t) => {
-  const a = await makeUa();
+  const a = await mk();
   const p = await rawPeer();
   t.teardown(async () => { p.sock.close(); await a.ua.close(); });
   const call = a.ua.invite(`sip:bob@127.0.0.1:${p.port}`, { body: SDP_A });
@@ -74,7 +81,7 @@ t.test('two forks: early dialogs per To tag, first 2xx wins, the late fork is AC
 });
 
 t.test('§12.3: a final non-2xx ends every early dialog of the INVITE', async (t) => {
-  const a = await makeUa();
+  const a = await mk();
   const p = await rawPeer();
   t.teardown(async () => { p.sock.close(); await a.ua.close(); });
   const call = a.ua.invite(`sip:bob@127.0.0.1:${p.port}`);
@@ -94,7 +101,7 @@ t.test('§12.3: a final non-2xx ends every early dialog of the INVITE', async (t
 });
 
 t.test('§9.1 race: a 2xx that crosses our CANCEL is ACKed and ended with BYE; the result is cancelled', async (t) => {
-  const a = await makeUa();
+  const a = await mk();
   const p = await rawPeer();
   t.teardown(async () => { p.sock.close(); await a.ua.close(); });
   const call = a.ua.invite(`sip:bob@127.0.0.1:${p.port}`, { body: SDP_A });

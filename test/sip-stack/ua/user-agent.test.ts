@@ -3,13 +3,20 @@
  * in-dialog requests both ways, out-of-dialog requests, unknown dialogs.
  */
 import t from 'tap';
-import { DigestServer, type SipRequest } from '../../../sip-stack/index.js';
+import { VirtualClock, DigestServer, type SipRequest } from '../../../sip-stack/index.js';
+import type { UserAgentOptions } from '../../../sip-stack/ua/index.js';
 import { type IncomingRequest, type Session, type UasInvite, UaError } from '../../../sip-stack/ua/index.js';
 import { SDP_A, SDP_B, describe, makeUa, next, until } from './helpers.js';
 
+/**
+ * RFC timers stay still in these tests (a VirtualClock nobody advances): counts of messages on the wire do not
+ * depend on how fast the machine is. Timer behaviour is tested in timers.test.ts.
+ */
+const mk = (o: UserAgentOptions = {}) => makeUa({ clock: new VirtualClock(), ...o });
+
 t.test('a call: INVITE → 180 → 200 with SDP → ACK → BYE from the caller (RFC 3261 §13, §15)', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   let uas: UasInvite | undefined;
   let bSession: Session | undefined;
@@ -41,8 +48,8 @@ t.test('a call: INVITE → 180 → 200 with SDP → ACK → BYE from the caller 
 });
 
 t.test('CANCEL after 180 carries the RFC 3326 Reason; the callee sees cancelled, the caller 487', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   const cancelled = new Promise<SipRequest>((resolve) => b.ua.on('invite', (inv) => {
     void inv.progress(180);
@@ -62,8 +69,8 @@ t.test('CANCEL after 180 carries the RFC 3326 Reason; the callee sees cancelled,
 });
 
 t.test('CANCEL before any provisional waits for the 1xx (§9.1) and still ends the call', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   let inv: UasInvite | undefined;
   b.ua.on('invite', (i) => (inv = i));
@@ -78,8 +85,8 @@ t.test('CANCEL before any provisional waits for the 1xx (§9.1) and still ends t
 });
 
 t.test('reject(486) reaches the caller as failed 486 and ends the early dialog', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   b.ua.on('invite', (inv) => {
     void inv.progress(183, { body: SDP_B });
@@ -96,8 +103,8 @@ t.test('reject(486) reaches the caller as failed 486 and ends the early dialog',
 });
 
 t.test('an INVITE nobody listens for is answered 480', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   const r = await a.ua.invite(b.uri).result;
   t.equal(r.ok ? 0 : r.status, 480);
@@ -105,8 +112,8 @@ t.test('an INVITE nobody listens for is answered 480', async (t) => {
 
 for (const algorithm of ['MD5', 'SHA-256'] as const) {
   t.test(`401 challenge (${algorithm}) is answered once with a new CSeq and the same Call-ID (§22.2)`, async (t) => {
-    const a = await makeUa();
-    const b = await makeUa();
+    const a = await mk();
+    const b = await mk();
     t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
     const digest = new DigestServer({ algorithms: [algorithm] });
     const seen: SipRequest[] = [];
@@ -132,8 +139,8 @@ for (const algorithm of ['MD5', 'SHA-256'] as const) {
 }
 
 t.test('a wrong password is not retried forever: the caller gets the 401', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   const digest = new DigestServer();
   let n = 0;
@@ -150,8 +157,8 @@ t.test('a wrong password is not retried forever: the caller gets the 401', async
 });
 
 t.test('reliable 183 with SDP (RFC 3262): RSeq + Require 100rel, PRACK answered, then 200', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   let pracked = false;
   b.ua.on('invite', async (inv) => {
@@ -173,8 +180,8 @@ t.test('reliable 183 with SDP (RFC 3262): RSeq + Require 100rel, PRACK answered,
 });
 
 t.test('in-dialog requests both ways: re-INVITE, UPDATE, INFO, REFER, NOTIFY, MESSAGE; BYE from the callee', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   let bs: Session | undefined;
   b.ua.on('invite', (inv) => (bs = inv.accept({ body: SDP_B })));
@@ -209,8 +216,8 @@ t.test('in-dialog requests both ways: re-INVITE, UPDATE, INFO, REFER, NOTIFY, ME
 });
 
 t.test('§12.2.2: a request with a lower CSeq gets 500 with Retry-After, an unknown dialog 481', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   let bs: Session | undefined;
   b.ua.on('invite', (inv) => (bs = inv.accept()));
@@ -231,8 +238,8 @@ t.test('§12.2.2: a request with a lower CSeq gets 500 with Retry-After, an unkn
 });
 
 t.test('out-of-dialog requests: OPTIONS default 200 with Allow; MESSAGE to a listener; 405 without one', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   const opt = await a.ua.sendRequest('OPTIONS', b.uri);
   t.equal(opt.status, 200);
@@ -251,8 +258,8 @@ t.test('out-of-dialog requests: OPTIONS default 200 with Allow; MESSAGE to a lis
 });
 
 t.test('a listener that throws does not break the call', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   b.ua.on('invite', (inv) => { inv.accept(); });
   b.ua.on('invite', () => { throw new Error('app bug'); });
@@ -264,8 +271,8 @@ t.test('a listener that throws does not break the call', async (t) => {
 
 t.test('a call over TCP: responses on the connection of the INVITE, the BYE of the callee to the Contact of the caller (transport=tcp)', async (t) => {
   const listen = [{ transport: 'udp' as const, host: '127.0.0.1', port: 0 }, { transport: 'tcp' as const, host: '127.0.0.1', port: 0 }];
-  const a = await makeUa({ listen });
-  const b = await makeUa({ listen });
+  const a = await mk({ listen });
+  const b = await mk({ listen });
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   const bTcp = b.ua.transport.listener('tcp')!.port;
   let bs: Session | undefined;
@@ -286,8 +293,8 @@ t.test('a call over TCP: responses on the connection of the INVITE, the BYE of t
 });
 
 t.test('§8.1.1.8: an INVITE without Contact is answered 400 before the application sees it', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   let seen = 0;
   b.ua.on('invite', () => seen++);
@@ -301,8 +308,8 @@ t.test('§8.1.1.8: an INVITE without Contact is answered 400 before the applicat
 });
 
 t.test('close() settles what is in flight: a pending INVITE and a pending OPTIONS get a local 503', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => b.ua.close());
   b.ua.on('invite', () => {}); // never answered
   b.ua.on('request', () => {}); // never answered
@@ -317,7 +324,7 @@ t.test('close() settles what is in flight: a pending INVITE and a pending OPTION
 });
 
 t.test('an unresolvable target fails the call with a local 503 instead of throwing', async (t) => {
-  const a = await makeUa();
+  const a = await mk();
   t.teardown(() => a.ua.close());
   const r = await a.ua.invite('sip:bob@no-such-host.invalid').result;
   t.equal(r.ok ? 0 : r.status, 503);
@@ -325,8 +332,8 @@ t.test('an unresolvable target fails the call with a local 503 instead of throwi
 });
 
 t.test('destination overrides the Request-URI host (a registered contact reached through its flow)', async (t) => {
-  const a = await makeUa();
-  const b = await makeUa();
+  const a = await mk();
+  const b = await mk();
   t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
   let uri = '';
   b.ua.on('invite', (inv) => { uri = inv.request.uriText; inv.accept(); });
