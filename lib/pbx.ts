@@ -234,6 +234,7 @@ export class Pbx {
         advertisedAddress: this.options.publicIp,
         mediaPath: this.options.mediaPath,
         transcoder: new URL('../codecs/relay-transcoder.js', import.meta.url).href,
+        preloadTranscoder: true,
         logger: this.logger.child({ ns: 'relay' }),
       });
       this.ua = new UserAgent({

@@ -529,7 +529,6 @@ export class CallBinding {
       const decision = exec.referRequested(referTo, { by: leg.id === 'A' ? 'caller' : 'callee', notify });
       if (!decision.accepted) return attempt(log, 'refer refused', () => incoming.respond(decision.status, { reason: decision.reason }));
       attempt(log, 'refer 202', () => incoming.respond(202, { reason: 'Accepted' }));
-      notify(100, 'Trying');
     });
   }
 }

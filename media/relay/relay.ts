@@ -30,6 +30,7 @@ export function resolveRelayOptions(o: RelayOptions = {}, env: NodeJS.ProcessEnv
     rtcpIntervalMs: o.rtcpIntervalMs ?? 5000,
     mediaPath: o.mediaPath ?? (env.MEDIA_PATH || undefined),
     socketBufferBytes: o.socketBufferBytes,
+    preloadTranscoder: o.preloadTranscoder ?? false,
     logger: o.logger,
   };
   if (!Number.isInteger(resolved.workers) || resolved.workers < 0) {
@@ -279,6 +280,7 @@ export class Relay {
       rtcpIntervalMs: this.options.rtcpIntervalMs,
       mediaPath: this.options.mediaPath,
       socketBufferBytes: this.options.socketBufferBytes,
+      preloadTranscoder: this.options.preloadTranscoder,
     };
     const onEvent = (e: HostEvent) => this.sessions.get(e.sessionId)?.dispatch(e);
     if (this.options.workers === 0) this.channels.push(new InProcessChannel(config, onEvent, this.logger));

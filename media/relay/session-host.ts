@@ -18,6 +18,8 @@ export interface HostConfig {
   rtcpIntervalMs: number;
   mediaPath: string | undefined;
   socketBufferBytes: number | undefined;
+  /** Load the transcoder plugin when the host starts, not at the first transcoded bridge. */
+  preloadTranscoder?: boolean;
 }
 
 export type HostRequest =
@@ -63,6 +65,11 @@ export class SessionHost {
       clock,
       rtcpIntervalMs: config.rtcpIntervalMs,
     };
+    if (config.preloadTranscoder && config.transcoder) {
+      // The first transcoded call must not start with the plugin's load time (wasm compile, libopus) as silence.
+      this.factory = this.loadFactory();
+      this.factory.catch((err: unknown) => logger?.warn({ err: String(err) }, 'transcoder plugin preload failed'));
+    }
     // one sweep timer per host (not per session): media timeouts and generated RTCP
     if (config.mediaTimeoutMs > 0 || config.rtcpIntervalMs > 0) {
       let every = 1000;

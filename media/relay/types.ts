@@ -244,6 +244,8 @@ export interface RelayOptions {
   mediaPath?: string;
   /** Interval of generated RTCP reports (RFC 3550 §6.2 fixed 5 s minimum); default 5000 ms. */
   rtcpIntervalMs?: number;
+  /** Load the transcoder plugin in every worker at start (the PBX does) instead of at the first transcoded bridge. Default false. */
+  preloadTranscoder?: boolean;
   /** SO_RCVBUF / SO_SNDBUF for each socket (bytes); default: OS default. */
   socketBufferBytes?: number;
   logger?: RelayLogger;
