@@ -20,7 +20,7 @@ function sipp(args: string[]): ChildProcess {
   return spawn('sipp', [...args, '-nostdin', '-i', '127.0.0.1'], { stdio: 'ignore', cwd: '/tmp' });
 }
 
-async function until<T>(fn: () => Promise<T | undefined>, ms = 8000): Promise<T | undefined> {
+async function until<T>(fn: () => Promise<T | undefined>, ms = 30000): Promise<T | undefined> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     const v = await fn();
@@ -30,7 +30,7 @@ async function until<T>(fn: () => Promise<T | undefined>, ms = 8000): Promise<T 
   return undefined;
 }
 
-t.test('list, ladder, mute, hang up and CDR of a live call', { skip: skipUnlessCommand('sipp') }, async (t) => {
+t.test('list, ladder, mute, hang up and CDR of a live call', { skip: skipUnlessCommand('sipp'), timeout: 150000 }, async (t) => {
   const uasPort = await freeUdpPort();
   const base = 44000 + Math.floor(Math.random() * 400) * 2;
   const config = {
@@ -54,7 +54,7 @@ t.test('list, ladder, mute, hang up and CDR of a live call', { skip: skipUnlessC
     (await fetch(api + path, { method, headers: { authorization: 'Bearer api-tok-1', 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) })).status;
 
   const uas = sipp(['-sn', 'uas', '-p', String(uasPort), '-m', '1']);
-  const uac = sipp([`127.0.0.1:${sipPort}`, '-sn', 'uac', '-s', '777', '-p', String(await freeUdpPort()), '-m', '1', '-d', '20000']);
+  const uac = sipp([`127.0.0.1:${sipPort}`, '-sn', 'uac', '-s', '777', '-p', String(await freeUdpPort()), '-m', '1', '-d', '60000']);
   t.teardown(() => {
     uas.kill('SIGKILL');
     uac.kill('SIGKILL');
@@ -88,7 +88,7 @@ t.test('list, ladder, mute, hang up and CDR of a live call', { skip: skipUnlessC
 
   // A second call: hang up only the callee side; without `reconnect` the engine then releases the caller too.
   const uas2 = sipp(['-sn', 'uas', '-p', String(uasPort), '-m', '1']);
-  const uac2 = sipp([`127.0.0.1:${sipPort}`, '-sn', 'uac', '-s', '778', '-p', String(await freeUdpPort()), '-m', '1', '-d', '20000']);
+  const uac2 = sipp([`127.0.0.1:${sipPort}`, '-sn', 'uac', '-s', '778', '-p', String(await freeUdpPort()), '-m', '1', '-d', '60000']);
   t.teardown(() => {
     uas2.kill('SIGKILL');
     uac2.kill('SIGKILL');
