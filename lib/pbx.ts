@@ -17,6 +17,7 @@ import { createRegistrationStore, type RegistrationStore } from './state/index.j
 import { HookClient } from './hooks/index.js';
 import { PbxRouter, PBX_METHODS, PBX_OPTION_TAGS } from './b2bua/router.js';
 import { CallBinding } from './b2bua/call-binding.js';
+import { TrunkRegistrations } from './trunks/index.js';
 import { DigestServer, UserAgent, type ListenOptions, type SipMessageAny } from '../sip-stack/index.js';
 import { createRelay, type Relay } from '../media/relay/index.js';
 import { CallEngine, type LadderEntry } from './call/index.js';
@@ -84,6 +85,8 @@ export class Pbx {
   readonly engine: CallEngine;
   readonly status: StatusHookQueue;
   private binding: CallBinding | undefined;
+  private trunks: TrunkRegistrations | undefined;
+  private offTrunks: (() => void) | undefined;
   private api: ApiServer | undefined;
   private state: 'new' | 'starting' | 'running' | 'draining' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
@@ -263,6 +266,11 @@ export class Pbx {
       this.metrics.registerCounters('dpbx_sip_transaction', 'SIP transactions', () => ({ ...this.ua!.transactions.counters }));
       this.metrics.registerCounters('dpbx_b2bua', 'B2BUA', () => ({ ...this.binding!.counters }));
       const bound = await this.ua.start();
+      // SPEC §6: trunks with register: true keep a registration alive; config changes add/remove them.
+      this.trunks = new TrunkRegistrations({ ua: this.ua, store: this.store, logger: this.logger.child({ ns: 'trunks' }) });
+      this.trunks.start(cfg);
+      this.offTrunks = this.config.on('change', (c) => this.trunks?.update(c));
+      this.metrics.registerCounters('dpbx_trunks', 'trunk registrations', () => ({ ...this.trunks!.counters }));
       // With SIP_PORT=0 the OS picks the UDP port; TCP follows on the same number when it is free.
       addresses.sip = bound.map((b) => ({ transport: b.transport, address: b.address, port: b.port }));
       if (this.wantApi) {
@@ -320,6 +328,10 @@ export class Pbx {
   private async release(): Promise<void> {
     const steps: Array<() => Promise<void>> = [
       async () => this.engine.terminateAll(),
+      async () => {
+        this.offTrunks?.();
+        await this.trunks?.stop(); // Expires: 0 for every registered trunk (waits at most 5 s)
+      },
       () => this.ua?.close() ?? Promise.resolve(),
       () => this.relay?.close() ?? Promise.resolve(),
       // StatusHook events of the last calls get a short chance to leave (SPEC §3: never delays anything).

@@ -130,6 +130,13 @@ class InboundSipLeg implements InboundLeg, PeerLeg {
     else attempt(this.log, 'reject caller', () => this.uas.reject(480, { reason: 'Temporarily Unavailable' }));
   }
 
+  /** Hung up by the PBX itself (management API): BYE, then the engine hears it like a caller BYE. */
+  dropByApi(): void {
+    if (this.ended || !this.session) return;
+    this.hangup();
+    for (const fn of this.hangupListeners) fn();
+  }
+
   onCancel(listener: (reason?: string) => void): void {
     this.cancelListeners.push(listener);
   }
@@ -229,6 +236,13 @@ class OutboundSipLeg extends TypedEmitter<OutboundAttemptEvents> implements Outb
     if (this.session) attempt(this.log, 'bye callee', () => this.session!.bye(reason ? { reason: formatReason(reason) } : {}));
     else this.cancel(reason);
   }
+
+  /** Hung up by the PBX itself (management API): BYE, then the engine hears it like a callee BYE. */
+  dropByApi(): void {
+    if (this.hungUp || !this.session) return;
+    this.hangup();
+    this.emit('hangup');
+  }
 }
 
 /** Where a dial target is sent: Request-URI, To, destination flow and credentials. */
@@ -277,7 +291,7 @@ export class CallBinding {
   private readonly mediaByCall = new Map<string, CallMedia>();
 
   /** Legs of live calls by call id (management API: hang up one leg). */
-  private readonly legsByCall = new Map<string, Map<string, PeerLeg & { hangup(): void }>>();
+  private readonly legsByCall = new Map<string, Map<string, PeerLeg & { dropByApi(): void }>>();
 
   /**
    * Hang up one side of a live call: A = the caller (the engine then releases the callee), B = the callee side
@@ -289,7 +303,7 @@ export class CallBinding {
     let any = false;
     for (const [id, l] of legs) {
       if ((leg === 'A') !== (id === 'A') || !l.session) continue;
-      l.hangup();
+      l.dropByApi();
       any = true;
     }
     return any;
@@ -394,7 +408,7 @@ export class CallBinding {
     const ownCallIds: string[] = [];
     /** The engine's id of this call (set by startCall below; dials and mid-call requests come later). */
     const ids = { call: '' };
-    const legs = new Map<string, PeerLeg & { hangup(): void }>([['A', inbound]]);
+    const legs = new Map<string, PeerLeg & { dropByApi(): void }>([['A', inbound]]);
     let n = 0;
     const headers: Record<string, string> = {};
     for (const h of req.headers) {

@@ -31,7 +31,7 @@ async function until<T>(fn: () => Promise<T | undefined>, ms = 30000): Promise<T
 }
 
 t.test('list, ladder, mute, hang up and CDR of a live call', { skip: skipUnlessCommand('sipp'), timeout: 150000 }, async (t) => {
-  const uasPort = await freeUdpPort();
+  let uasPort = await freeUdpPort();
   const base = 44000 + Math.floor(Math.random() * 400) * 2;
   const config = {
     domains: {
@@ -87,6 +87,7 @@ t.test('list, ladder, mute, hang up and CDR of a live call', { skip: skipUnlessC
   t.ok(after.some((e) => /^BYE /.test(e.summary)), 'the ladder shows the BYEs after the end');
 
   // A second call: hang up only the callee side; without `reconnect` the engine then releases the caller too.
+  uasPort = await freeUdpPort(); // the first callee may still hold its port for a moment
   const uas2 = sipp(['-sn', 'uas', '-p', String(uasPort), '-m', '1']);
   const uac2 = sipp([`127.0.0.1:${sipPort}`, '-sn', 'uac', '-s', '778', '-p', String(await freeUdpPort()), '-m', '1', '-d', '60000']);
   t.teardown(() => {
