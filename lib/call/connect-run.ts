@@ -13,6 +13,7 @@ import { Call, CallState } from './call.js';
 import type { CallClock } from './clock.js';
 import {
   COMPLETED_ELSEWHERE,
+  type CancelReason,
   type DestSummary,
   type DialTarget,
   type Dialer,
@@ -38,8 +39,14 @@ const LEGAL: Record<ConnectState, readonly ConnectState[]> = {
   [ConnectState.Done]: [],
 };
 
-/** Why a running connect is being stopped from outside. */
-export type ConnectInterrupt = 'cancel' | 'hangup' | 'terminate' | 'transfer';
+/** Why a running connect is being stopped from outside (`redirect`: PUT /domains/:d/calls/:id, SPEC §7). */
+export type ConnectInterrupt = 'cancel' | 'hangup' | 'terminate' | 'transfer' | 'redirect';
+
+/**
+ * RFC 3326 §2 Reason for the CANCEL/BYE sent to a callee when a redirect takes the call away from it: the
+ * request was terminated by the PBX (487), not completed elsewhere.
+ */
+export const REDIRECTED: CancelReason = { protocol: 'SIP', cause: 487, text: 'Call redirected' };
 
 export type ConnectOutcome =
   /** Nobody answered (all failed, timed out, skipped, or nothing to dial): the script goes on. */
@@ -51,7 +58,9 @@ export type ConnectOutcome =
   /** A REFER took over the answered call; `winner` is still up. */
   | { kind: 'transfer'; winner: OutboundAttempt }
   /** Ended by the PBX (API hang-up, shutdown, or a control failure). */
-  | { kind: 'terminated' };
+  | { kind: 'terminated' }
+  /** A redirect stopped the verb: forks cancelled, or the answered callee released; the caller stays. */
+  | { kind: 'redirected' };
 
 type ForkState = 'calling' | 'trying' | 'ringing' | 'early' | 'answered' | 'failed' | 'timeout' | 'cancelled' | 'ended';
 
@@ -206,6 +215,16 @@ export class ConnectRun {
           this.finish({ kind: 'transfer', winner: w.attempt });
           return;
         }
+        if (why === 'redirect') {
+          // SPEC §7 redirect of a bridged call: the callee leg is released (BYE with an RFC 3326 Reason), the
+          // caller stays and hears whatever the new script does.
+          w.state = 'ended';
+          void this.ctx.guard('hangup callee', () => w.attempt.hangup(REDIRECTED));
+          this.ctx.call.updateLeg(w.attempt.id, 'ended');
+          void this.ctx.guard('unbridge', () => this.ctx.media.unbridge(this.ctx.party));
+          this.finish({ kind: 'redirected' });
+          return;
+        }
         void this.ctx.guard('hangup callee', () => w.attempt.hangup());
         this.ctx.call.updateLeg(w.attempt.id, 'ended');
         if (why === 'hangup') {
@@ -222,6 +241,14 @@ export class ConnectRun {
   }
 
   private outcomeOfInterrupt(why: ConnectInterrupt): ConnectOutcome {
+    if (why === 'redirect') {
+      // RFC 3261 §9.1 / RFC 3326 §2: the ringing forks are CANCELled with a Reason saying why; the caller stays.
+      this.cancelForks(REDIRECTED, 'cancelled');
+      // The caller may be hearing a callee's early media: disconnect it, the new script decides what it hears.
+      if (this.earlyFork) void this.ctx.guard('unbridge', () => this.ctx.media.unbridge(this.ctx.party));
+      this.ctx.reporter.emit('connect:cancel', {});
+      return { kind: 'redirected' };
+    }
     // Before answer: cancel every fork, report connect:cancel.
     this.cancelForks(undefined, 'cancelled');
     if (why === 'cancel' || why === 'hangup') {
@@ -398,7 +425,7 @@ export class ConnectRun {
     if (this.forks.every((f) => FINISHED.has(f.state))) this.finish({ kind: 'unanswered' });
   }
 
-  private cancelForks(reason: typeof COMPLETED_ELSEWHERE | undefined, state: ForkState): void {
+  private cancelForks(reason: CancelReason | undefined, state: ForkState): void {
     for (const f of this.forks) {
       if (f === this.winner || FINISHED.has(f.state)) continue;
       f.state = state;
@@ -429,7 +456,9 @@ export class ConnectRun {
     this.clearTimers();
     this.stopRingback();
     this.transition(ConnectState.Done);
-    if (outcome.kind === 'unanswered' && this.ctx.call.state === CallState.Ringing) this.ctx.call.transition(CallState.Routing);
+    if ((outcome.kind === 'unanswered' || outcome.kind === 'redirected') && this.ctx.call.state === CallState.Ringing) {
+      this.ctx.call.transition(CallState.Routing);
+    }
     this.ctx.reporter.emit('connect:complete', {});
     this.resolveDone(outcome);
     return this.done;

@@ -10,6 +10,10 @@
  * the fallback hook when one is configured, else the final code. A REFER from a bridged party asks the CallHook
  * with `refer: true` and `to` = the Refer-To user and runs that script for the remaining party.
  *
+ * A redirect (PUT /domains/:d/calls/:id, SPEC §7) stops the running verb (ringing forks CANCELled, a bridged
+ * callee released, a pause or an announcement aborted, a pending CallHook request abandoned) and runs the new
+ * script, or asks the new CallHook with count 0; the retry count starts again.
+ *
  * Nothing escapes: binding failures are counted (`controlErrors`) and logged, `run()` never rejects, and
  * `call:end` is sent exactly once.
  */
@@ -57,6 +61,8 @@ export interface CallCounters {
   controlErrors: number;
   /** The executor itself failed (a bug): the call was ended with cause `error`. */
   internalErrors: number;
+  /** Live calls redirected to a new script or CallHook (PUT /domains/:d/calls/:id). */
+  redirects: number;
 }
 
 export function newCallCounters(): CallCounters {
@@ -71,6 +77,7 @@ export function newCallCounters(): CallCounters {
     transfersFailed: 0,
     controlErrors: 0,
     internalErrors: 0,
+    redirects: 0,
   };
 }
 
@@ -99,6 +106,12 @@ export interface CallScriptExecutorOptions {
   /** A script to run instead of asking the CallHook first (validated like a hook reply). */
   initialScript?: unknown;
 }
+
+/**
+ * A redirect of a live call (SPEC §7, PUT /domains/:d/calls/:id): new verbs, or a new CallHook (asked with
+ * count 0) with an optional new StatusHook (kept unchanged when absent).
+ */
+export type CallRedirectRequest = { script: unknown } | { callHook: HookTarget; statusHook?: HookTarget };
 
 /** What the SIP layer answers a REFER with: 202 when accepted, else `status` (RFC 3515 §2.4.2). */
 export interface TransferDecision {
@@ -130,7 +143,8 @@ interface TransferState {
 }
 
 type Gone = 'cancel' | 'hangup' | 'terminate';
-type ScriptResult = { kind: 'ended' } | { kind: 'exhausted' } | { kind: 'transfer'; winner: OutboundAttempt };
+type ScriptResult = { kind: 'ended' } | { kind: 'exhausted' } | { kind: 'redirected' } | { kind: 'transfer'; winner: OutboundAttempt };
+type PendingRedirect = { script: CallScript } | { callHook: HookTarget; statusHook?: HookTarget };
 
 const REASONS: Record<number, string> = {
   300: 'Multiple Choices', 301: 'Moved Permanently', 302: 'Moved Temporarily', 305: 'Use Proxy', 380: 'Alternative Service',
@@ -201,7 +215,7 @@ export class CallScriptExecutor {
   private readonly media: MediaControl;
   private readonly resolver: ConnectContext['resolver'];
   private readonly hooks: CallHookClient;
-  private readonly callHook: HookTarget;
+  private callHook: HookTarget;
   private readonly fallback: CallFallback;
   private readonly maxRetries: number;
   private readonly defaultRingtone: string;
@@ -213,7 +227,13 @@ export class CallScriptExecutor {
   private gone: Gone | undefined;
   private wakeGone!: () => void;
   private readonly gonePromise: Promise<void>;
-  private interrupt: ((why: Gone | 'transfer') => void) | undefined;
+  private interrupt: ((why: Gone | 'transfer' | 'redirect') => void) | undefined;
+  /** A redirect not yet acted on (the latest wins). */
+  private pendingRedirect: PendingRedirect | undefined;
+  /** Wakes a CallHook request in progress when a redirect arrives (its late reply is ignored). */
+  private wakeRedirect: (() => void) | undefined;
+  /** A final response or BYE to the party is on its way: too late for a redirect. */
+  private closing = false;
   private activeConnect: ConnectRun | undefined;
   private earlySentTo: InboundLeg | undefined;
   private hookContext: { refer: boolean; to: string | undefined } = { refer: false, to: undefined };
@@ -287,6 +307,30 @@ export class CallScriptExecutor {
     return { accepted: true, status: 202, reason: 'Accepted' };
   }
 
+  /**
+   * Redirect the live call (SPEC §7, PUT /domains/:d/calls/:id). The running verb is interrupted — a connect
+   * CANCELs its ringing forks (RFC 3326 Reason `SIP;cause=487;text="Call redirected"`) or, when bridged, BYEs the
+   * callee (the caller stays); a pause or an announcement is aborted; a CallHook request in progress is abandoned
+   * — then the new script runs, or the new CallHook is asked with `count: 0` (its StatusHook, when given, gets the
+   * events from then on). The retry count starts again. Returns false when the call has ended (or is ending).
+   * An invalid script throws `CallScriptError` (`DPBX_ERR_CALLSCRIPT_INVALID`) and changes nothing.
+   */
+  redirect(r: CallRedirectRequest): boolean {
+    if (this.ended || this.gone || this.closing) return false;
+    const next: PendingRedirect =
+      'script' in r
+        ? { script: parseCallScript(r.script) }
+        : { callHook: r.callHook, ...(r.statusHook !== undefined ? { statusHook: r.statusHook } : {}) };
+    this.pendingRedirect = next;
+    this.counters.redirects++;
+    this.log?.info({ kind: 'script' in next ? 'script' : 'callHook' }, 'call redirected');
+    this.shielded(() => {
+      this.wakeRedirect?.();
+      this.interrupt?.('redirect');
+    });
+    return true;
+  }
+
   // ------------------------------------------------------------------ main loop
 
   private async main(): Promise<void> {
@@ -296,9 +340,24 @@ export class CallScriptExecutor {
     let count = 0;
     while (!this.ended) {
       if (this.gone) return this.afterGone();
+      const redirect = this.pendingRedirect;
+      if (redirect) {
+        // SPEC §7 redirect: the new script (or the new CallHook's, asked with count 0) replaces the current one
+        // and the retry counting starts again for it.
+        this.pendingRedirect = undefined;
+        count = 0;
+        if ('script' in redirect) script = redirect.script;
+        else {
+          this.callHook = redirect.callHook;
+          if (redirect.statusHook !== undefined) this.reporter.setTarget(redirect.statusHook);
+          script = await this.fetch(0);
+        }
+        continue;
+      }
       if (!script) return; // the fetch ended the call
       const result = await this.runScript(script);
       if (result.kind === 'ended' || this.ended) return;
+      if (result.kind === 'redirected') continue;
       if (result.kind === 'transfer') {
         script = await this.beginTransfer(result.winner);
         count = 0;
@@ -340,6 +399,7 @@ export class CallScriptExecutor {
         await this.afterGone();
         return { kind: 'ended' };
       }
+      if (this.pendingRedirect) return { kind: 'redirected' };
       switch (verb.verb) {
         case 'connect': {
           const outcome = await this.connect(verb);
@@ -358,6 +418,8 @@ export class CallScriptExecutor {
               return { kind: 'ended' };
             case 'transfer':
               return { kind: 'transfer', winner: outcome.winner };
+            case 'redirected':
+              break;
           }
           break;
         }
@@ -376,6 +438,7 @@ export class CallScriptExecutor {
       await this.afterGone();
       return { kind: 'ended' };
     }
+    if (this.pendingRedirect) return { kind: 'redirected' };
     return { kind: 'exhausted' };
   }
 
@@ -400,19 +463,29 @@ export class CallScriptExecutor {
     };
   }
 
-  /** Ask the CallHook (then the fallback hook); on failure apply the final code. Undefined = no script to run. */
+  /**
+   * Ask the CallHook (then the fallback hook); on failure apply the final code. Undefined = no script to run:
+   * the call ended, the party left, or a redirect arrived (the main loop acts on it; the late reply is ignored).
+   */
   private async fetch(count: number): Promise<CallScript | undefined> {
     const body = this.hookBody(count);
     const targets = [this.callHook, ...(this.fallback.callHook ? [this.fallback.callHook] : [])];
-    for (const target of targets) {
-      this.call.hookRequests++;
-      this.counters.hookRequests++;
-      const res = await Promise.race([this.askHook(target, body), this.gonePromise.then(() => undefined)]);
-      if (!res || this.gone || this.ended) return undefined;
-      if (res.ok) return res.script;
-      this.counters.hookErrors++;
-      this.reporter.emit('hook:error', { code: res.code, reason: res.reason });
+    const redirected = new Promise<undefined>((r) => (this.wakeRedirect = () => r(undefined)));
+    try {
+      for (const target of targets) {
+        if (this.pendingRedirect) return undefined;
+        this.call.hookRequests++;
+        this.counters.hookRequests++;
+        const res = await Promise.race([this.askHook(target, body), this.gonePromise.then(() => undefined), redirected]);
+        if (!res || this.gone || this.ended || this.pendingRedirect) return undefined;
+        if (res.ok) return res.script;
+        this.counters.hookErrors++;
+        this.reporter.emit('hook:error', { code: res.code, reason: res.reason });
+      }
+    } finally {
+      this.wakeRedirect = undefined;
     }
+    if (this.pendingRedirect) return undefined;
     await this.giveUp(this.finalCode(), this.fallback.reason, 'hook-failed');
     return undefined;
   }
@@ -466,7 +539,7 @@ export class CallScriptExecutor {
     const r = this.reporter.forVerb(verb.statusLabel);
     // SPEC §4: before answer the announcement is early media (183 with SDP); after answer it plays in the call.
     if (!this.party.isAnswered) await this.ensureEarly();
-    if (this.gone) return;
+    if (this.gone || this.pendingRedirect) return;
     const party = this.party;
     r.emit('playback:start', {});
     const ac = new AbortController();
@@ -485,6 +558,7 @@ export class CallScriptExecutor {
 
   private async respond(verb: ResponseVerb): Promise<void> {
     const r = this.reporter.forVerb(verb.statusLabel);
+    this.closing = true;
     if (!this.party.isAnswered) {
       const reason = verb.reason ?? reasonPhrase(verb.code);
       const res = await this.guard('reject', () => this.party.reject(verb.code, reason, verb.headers ? { ...verb.headers } : undefined));
@@ -683,6 +757,7 @@ export class CallScriptExecutor {
 
   private async giveUp(code: number, reason: string | undefined, cause: CallEndCause): Promise<void> {
     if (this.ended) return;
+    this.closing = true;
     const phrase = reason ?? reasonPhrase(code);
     this.failTransfer(code, phrase);
     await this.releaseParty(code, phrase);

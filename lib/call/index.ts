@@ -30,7 +30,7 @@ export { SipLadder, type LadderEntry } from './ladder.js';
 export { MemoryCdrStore, type CdrQuery, type CdrRecord, type CdrStore } from './cdr.js';
 export { Call, CallState, type CallEndCause, type CallSnapshot, type LegRecord, type LegRole, type LegState } from './call.js';
 export { CallRegistry, type CallRegistryOptions } from './call-registry.js';
-export { ConnectRun, ConnectState, summarizeDest, type ConnectContext, type ConnectInterrupt, type ConnectOutcome } from './connect-run.js';
+export { ConnectRun, ConnectState, REDIRECTED, summarizeDest, type ConnectContext, type ConnectInterrupt, type ConnectOutcome } from './connect-run.js';
 export {
   CallScriptExecutor,
   hookTarget,
@@ -40,6 +40,7 @@ export {
   type CallCounters,
   type CallFallback,
   type CallHookClient,
+  type CallRedirectRequest,
   type CallScriptExecutorOptions,
   type ReferOptions,
   type TransferDecision,

@@ -189,8 +189,11 @@ export class FakeMedia implements MediaControl {
 
 export class RecordingStatus {
   readonly events: StatusEvent[] = [];
-  emit(_target: HookTarget | undefined, ev: StatusEvent): void {
+  /** The StatusHook target of each event (same order as `events`). */
+  readonly targets: Array<HookTarget | undefined> = [];
+  emit(target: HookTarget | undefined, ev: StatusEvent): void {
     this.events.push(JSON.parse(JSON.stringify(ev)));
+    this.targets.push(target);
   }
   get names(): string[] {
     return this.events.map((e) => e.event);
