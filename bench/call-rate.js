@@ -27,7 +27,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -43,7 +43,9 @@ const PROBE_CPS = 20; // the light load of the latency probe
 const FAIL_LIMIT = 0.001; // "under 0.1 % failed calls"
 const SUSTAIN = 0.9; // answers must arrive at ≥ 90 % of the offered rate
 const TARGET_CPS = 1500;
-const BINARY = join(root, 'dist', 'bin', 'dragon-pbx.js');
+// DPBX_DIST: another build output folder (default <repo>/dist), e.g. to compare two builds side by side.
+const DIST = process.env.DPBX_DIST ? process.env.DPBX_DIST : join(root, 'dist');
+const BINARY = join(DIST, 'bin', 'dragon-pbx.js');
 
 function die(msg) {
   log(msg);
@@ -381,7 +383,7 @@ function summarizeProfile(dir, top = 25) {
 async function main() {
   if (!existsSync(BINARY)) die(`${BINARY} is missing: build first (npx tsc -p tsconfig.json)`);
   if (!(await hasSipp())) die('sipp is not installed (apt-get install sipp)');
-  const { VERSION } = await import('../dist/lib/index.js');
+  const { VERSION } = await import(pathToFileURL(join(DIST, 'lib', 'index.js')).href);
   const only = arg('only');
   const rates = arg('rates')?.split(',').map(Number)
     ?? (QUICK ? [50, 100, 200, 400, 800, 1600, 3200] : [50, 100, 200, 400, 800, 1200, 1600, 2400, 3200, 4800, 6400]);

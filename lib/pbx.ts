@@ -6,7 +6,7 @@
  * place); a library user may also pass an in-process `config` object whose hooks are functions.
  */
 import type { AddressInfo } from 'node:net';
-import { ApiServer, ApiNotImplementedError, type ApiBackend } from './api/index.js';
+import { ApiServer, type ApiBackend } from './api/index.js';
 import { createConfigSource, findDomain, redactConfig, type Config, type ConfigSource, type ReloadResult } from './config/index.js';
 import { createLogger, silentLogger, type Logger } from './log.js';
 import { MetricsRegistry } from './metrics.js';
@@ -171,9 +171,11 @@ export class Pbx {
   private feedLadders(ua: UserAgent): void {
     // Messages that come before their call exists (the first INVITE, a 401, an outbound INVITE sent before its
     // Call-ID is registered) wait here briefly, bounded, and are flushed with the call's next message.
-    const pending = new Map<string, Array<Omit<LadderEntry, 'leg'>>>();
-    const add = (direction: 'in' | 'out', m: SipMessageAny | Buffer, remote: { address: string; port: number; transport: string }) => {
-      if (!this.binding || Buffer.isBuffer(m)) return;
+    // Entries keep the message's wire bytes; the text is built only when the API reads the ladder (SipLadder).
+    type Pending = { entry: Omit<LadderEntry, 'leg'>; bytes: Buffer };
+    const pending = new Map<string, Pending[]>();
+    const add = (direction: 'in' | 'out', m: SipMessageAny, bytes: Buffer, remote: { address: string; port: number; transport: string }) => {
+      if (!this.binding) return;
       const sipCallId = m.callId;
       if (!sipCallId) return;
       const entry: Omit<LadderEntry, 'leg'> = {
@@ -182,7 +184,6 @@ export class Pbx {
         summary: m.isRequest ? `${m.method} ${m.uriText} SIP/2.0` : `SIP/2.0 ${m.status} ${m.reason}`,
         remote: `${remote.address}:${remote.port}`,
         transport: remote.transport,
-        raw: m.toString(),
       };
       const where = this.binding.legOf(sipCallId);
       const call = where && this.engine.registry.getById(where.callId);
@@ -193,27 +194,45 @@ export class Pbx {
           if (pending.size >= 1000) pending.delete(pending.keys().next().value!);
           pending.set(sipCallId, (list = []));
         }
-        if (list.length < 20) list.push(entry);
+        if (list.length < 20) list.push({ entry, bytes });
         return;
       }
       const early = pending.get(sipCallId);
       if (early) {
         pending.delete(sipCallId);
-        for (const e of early) call.ladder.append({ ...e, leg: where.leg });
+        for (const e of early) call.ladder.append({ ...e.entry, leg: where.leg }, e.bytes);
       }
-      call.ladder.append({ ...entry, leg: where.leg });
+      call.ladder.append({ ...entry, leg: where.leg }, bytes);
     };
     const transport = ua.transport;
     const send = transport.send.bind(transport);
     transport.send = (m, target) => {
+      if (Buffer.isBuffer(m)) return send(m, target);
+      let bytes: Buffer;
       try {
-        add('out', m, target);
+        // Serialised once here: the same bytes go to the ladder and to the wire.
+        bytes = m.toBuffer();
+      } catch {
+        return send(m, target); // the transport reports the failure
+      }
+      try {
+        add('out', m as SipMessageAny, bytes, target);
       } catch {
         /* the ladder never breaks sending */
       }
-      return send(m, target);
+      return send(bytes, target);
     };
-    transport.on('message', (m, source) => add('in', m as SipMessageAny, source));
+    transport.on('message', (m, source) => {
+      if (Buffer.isBuffer(m)) return;
+      try {
+        // A received message's own bytes while it is untouched: a view of the datagram (UDP buffers are never
+        // reused); stream framing may reuse its buffer, so those are copied.
+        const view = (m as SipMessageAny).toBuffer();
+        add('in', m as SipMessageAny, source.transport === 'udp' ? view : Buffer.from(view), source);
+      } catch {
+        /* the ladder never breaks receiving */
+      }
+    });
   }
 
   /** The SIP user agent (after start()). */
@@ -386,8 +405,11 @@ export class Pbx {
         exec.terminate();
         return true;
       },
-      redirectCall: async () => {
-        throw new ApiNotImplementedError('redirecting a live call is not implemented yet');
+      redirectCall: async (d, id, redirect) => {
+        // SPEC §7: interrupt the running verb and run the new script (or ask the new CallHook); false = not found.
+        const name = this.domainName(d);
+        const exec = name ? this.engine.executorIn(name, id) : undefined;
+        return exec ? exec.redirect(redirect) : false;
       },
       transferCall: async (d, id, target) => {
         const name = this.domainName(d);

@@ -10,6 +10,7 @@
 import { findCodec, listCodecs } from '../../codecs/index.js';
 import type { MediaSessionHandle, CodecSpec, LegOptions } from '../../media/relay/index.js';
 import {
+  answerOffer,
   parseSdp,
   processAnswer,
   serializeSdp,
@@ -109,11 +110,19 @@ export class CallMedia implements MediaControl {
     const offer = parseSdp(offerText);
     const prefs = codecPreferences(allowed);
     if (prefs.length === 0) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no usable codec is allowed for this leg');
+    const fresh = !this.legs.has(leg.id);
+    if (fresh) {
+      // A new leg: negotiate first (the result does not depend on our port) so the relay leg is added with its
+      // remote address and codecs in one worker round trip instead of addLeg + updateLeg (bench/call-rate.js).
+      const { audio: first } = answerOffer(offer, { port: 9, codecs: prefs, rtcpMux: true });
+      if (!first) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no audio stream could be accepted');
+      await this.ensureLeg(leg.id, legUpdateFrom(first));
+    }
     const state = await this.ensureLeg(leg.id);
     const { answer, audio } = state.sdp.createAnswer(offer, { port: state.port, codecs: prefs, rtcpMux: true });
     if (!audio) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no audio stream could be accepted');
     state.audio = audio;
-    await this.session.updateLeg(leg.id, legUpdateFrom(audio));
+    if (!fresh) await this.session.updateLeg(leg.id, legUpdateFrom(audio));
     state.local = serializeSdp(answer);
     return state.local;
   }
@@ -168,11 +177,12 @@ export class CallMedia implements MediaControl {
     return state.local;
   }
 
-  private async ensureLeg(id: string): Promise<LegState> {
+  /** The leg's state; a new leg is added to the relay with `initial` (default: PCMU until its SDP is known). */
+  private async ensureLeg(id: string, initial?: Omit<LegOptions, 'id'>): Promise<LegState> {
     if (this.closed) throw new SdpError('DPBX_ERR_SDP_BAD_VALUE', 'the media session is closed');
     let state = this.legs.get(id);
     if (state) return state;
-    const info = await this.session.addLeg({ id, codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] });
+    const info = await this.session.addLeg({ id, ...(initial ?? { codecs: [{ pt: 0, name: 'PCMU', rate: 8000 }] }) });
     state = { sdp: new SdpLocalSession({ address: this.opts.address }), port: info.localPort };
     this.legs.set(id, state);
     return state;
@@ -247,7 +257,8 @@ export class CallMedia implements MediaControl {
   }
 
   async bridge(a: LegRef, b: LegRef): Promise<void> {
-    await this.session.bridge(a.id, b.id);
+    // Both directions at once: one worker message (the relay batches a turn's requests), not two round trips.
+    await Promise.all([this.session.link(a.id, b.id), this.session.link(b.id, a.id)]);
   }
 
   unbridge(leg: LegRef): void {

@@ -8,7 +8,7 @@ import { Call } from './call.js';
 import { MemoryCdrStore, type CdrStore } from './cdr.js';
 import { systemCallClock, type CallClock } from './clock.js';
 import type { CallInfo } from './control.js';
-import type { LadderEntry } from './ladder.js';
+import type { LadderEntry, SipLadder } from './ladder.js';
 
 export interface CallRegistryOptions {
   clock?: CallClock;
@@ -25,7 +25,7 @@ export class CallRegistry {
   readonly cdrs: CdrStore;
   private readonly clock: CallClock;
   private readonly calls = new Map<string, Call>();
-  private readonly recent = new Map<string, LadderEntry[]>();
+  private readonly recent = new Map<string, SipLadder>();
   private readonly recentMax: number;
   private readonly ladderCapacity: number | undefined;
   private readonly newId: () => string;
@@ -48,7 +48,8 @@ export class CallRegistry {
       } catch {
         // a failing CDR store must not break call teardown
       }
-      this.recent.set(call.id, call.ladder.list());
+      // the ladder itself, not a copy: raw texts are only built when the API asks (bench/call-rate.js)
+      this.recent.set(call.id, call.ladder);
       if (this.recent.size > this.recentMax) this.recent.delete(this.recent.keys().next().value!);
     });
     return call;
@@ -71,7 +72,7 @@ export class CallRegistry {
 
   /** The SIP ladder of a live or recently ended call. */
   ladder(id: string): LadderEntry[] | undefined {
-    return this.calls.get(id)?.ladder.list() ?? this.recent.get(id)?.map((e) => ({ ...e }));
+    return (this.calls.get(id)?.ladder ?? this.recent.get(id))?.list();
   }
 
   get size(): number {

@@ -69,11 +69,15 @@ class InProcessChannel implements HostChannel {
   }
 }
 
+/** worker → main: a reply or an event; several may come as `{ batch: [...] }` (worker.ts). */
+type WorkerReply = { id?: number; ok?: boolean; result?: unknown; error?: WireError; event?: HostEvent };
+
 class WorkerChannel implements HostChannel {
   sessions = 0;
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private outbox: Array<{ id: number; req: HostRequest }> = [];
   private dead: Error | null = null;
 
   constructor(config: HostConfig, onEvent: (e: HostEvent) => void, logger?: RelayLogger) {
@@ -89,7 +93,7 @@ class WorkerChannel implements HostChannel {
     } else {
       this.worker = new Worker(new URL('./worker.js', here), { workerData: config });
     }
-    this.worker.on('message', (msg: { id?: number; ok?: boolean; result?: unknown; error?: WireError; event?: HostEvent }) => {
+    const onMessage = (msg: WorkerReply) => {
       if (msg.event) {
         onEvent(msg.event);
         return;
@@ -100,6 +104,10 @@ class WorkerChannel implements HostChannel {
       if (this.pending.size === 0) this.worker.unref();
       if (msg.ok) p.resolve(msg.result);
       else p.reject(fromWireError(msg.error!));
+    };
+    this.worker.on('message', (msg: WorkerReply | { batch: WorkerReply[] }) => {
+      if ('batch' in msg) for (const m of msg.batch) onMessage(m);
+      else onMessage(msg);
     });
     const fail = (err: Error) => {
       this.dead = err;
@@ -121,9 +129,18 @@ class WorkerChannel implements HostChannel {
       // an idle worker does not keep the process alive, but one with a request in flight must
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, req });
+      // Requests made in the same event-loop turn (many calls under load) share one postMessage: a structured-clone
+      // message and a worker wake-up cost about as much as a SIP datagram send (bench/call-rate.js profile).
+      if (this.outbox.push({ id, req }) === 1) setImmediate(this.flush);
     });
   }
+
+  private readonly flush = (): void => {
+    const out = this.outbox;
+    this.outbox = [];
+    if (out.length === 1) this.worker.postMessage(out[0]);
+    else this.worker.postMessage({ batch: out });
+  };
 
   async close(): Promise<void> {
     if (!this.dead) {
