@@ -5,9 +5,11 @@
 // only relaying: this orchestrator, the relay host (ours: a child process running createRelay(); peer: the
 // rtpengine daemon) and a traffic generator (child process: sends and counts, never measured).
 //
-// Figures: CPU time (user+sys, all threads) of the relaying process per relayed packet, loss, the largest N with
+// Figures: CPU time (user+sys, all threads: process.cpuUsage() is getrusage(RUSAGE_SELF), so the worker_threads
+// are in it; /proc/<pid>/stat for rtpengine) of the relaying process per relayed packet, loss, the largest N with
 // 0 loss (N stepped up until loss or until the generator cannot keep the 20 ms pace), and memory (RSS growth) per
-// call. `--quick` runs two small steps (< 30 s). Progress on stderr; one final stdout line `BENCH {json}`.
+// call. Both targets are up together and take turns at each N (ours, then rtpengine), so the load of other
+// processes on a shared machine falls on both alike; the ratio is taken over the N both ran. `--quick` runs two small steps (< 30 s). Progress on stderr; one final stdout line `BENCH {json}`.
 //
 //   node bench/relay.js [--quick] [--steps=100,500,1000] [--seconds=6] [--only=ours|peer]
 import { fork } from 'node:child_process';
@@ -30,7 +32,7 @@ async function relayHost() {
   const { createRelay } = await import('../dist/media/index.js');
   const workers = Number(arg('workers') ?? availableParallelism());
   const relay = await createRelay({
-    rtpPortMin: 20000, rtpPortMax: 59999, bindAddress: '127.0.0.1', workers, mediaTimeoutMs: 0,
+    rtpPortMin: 20000, rtpPortMax: 39999, bindAddress: '127.0.0.1', workers, mediaTimeoutMs: 0,
     socketBufferBytes: 1 << 18,
   });
   let sessions = [];
@@ -263,7 +265,7 @@ async function oursTarget() {
 
 async function peerTarget() {
   const { startRtpengine, rtpengineVersion } = await import('./lib/rtpengine.js');
-  const eng = await startRtpengine({ portMin: 20000, portMax: 59999, threads: availableParallelism() });
+  const eng = await startRtpengine({ portMin: 40000, portMax: 59999, threads: availableParallelism() });
   let callIds = [];
   const sdp = (port, sess) =>
     `v=0\r\no=- ${sess} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
@@ -308,35 +310,39 @@ async function peerTarget() {
   };
 }
 
-/** Steps N up; stops after the first step with loss, or when the generator could not keep its pace. */
-async function sweep(target, gen, peers, steps, seconds) {
-  const results = [];
-  for (const calls of steps) {
-    log(`${target.name}: ${calls} calls (${calls * 100} packets/s) for ${seconds} s ...`);
-    const r = await runStep(target, gen, peers, calls, seconds);
-    log(`${target.name}: ${calls} calls → loss ${r.loss}/${r.sent} (${r.lossPct}%), ${r.cpuUsPerPacket} µs CPU/packet, ` +
-      `${r.cpuPct}% of a core, ${r.mbPerCall} MB/call, generator pace ${r.genPace} (worst lag ${r.genLagMs} ms)`);
-    results.push(r);
-    if (r.genPace < 0.98) {
-      // the generator itself fell behind for good (it shares the machine): it sent less than scheduled and its
-      // own receive buffers overflow, so loss in this step cannot be blamed on the relay; the sweep ends here
-      log(`${target.name}: the generator cannot keep the 20 ms pace here (sent ${Math.round(r.genPace * 100)}% of schedule): stopping`);
-      r.generatorLimited = true;
-      break;
-    }
-    if (r.loss > 0) break;
+/**
+ * One step of one target's sweep. A target's sweep ends after its first step with loss, or when the generator
+ * could not keep its pace.
+ */
+async function sweepStep(target, gen, peers, calls, seconds, results) {
+  log(`${target.name}: ${calls} calls (${calls * 100} packets/s) for ${seconds} s ...`);
+  const r = await runStep(target, gen, peers, calls, seconds);
+  log(`${target.name}: ${calls} calls → loss ${r.loss}/${r.sent} (${r.lossPct}%), ${r.cpuUsPerPacket} µs CPU/packet, ` +
+    `${r.cpuPct}% of a core, ${r.mbPerCall} MB/call, generator pace ${r.genPace} (worst lag ${r.genLagMs} ms)`);
+  results.push(r);
+  if (r.genPace < 0.98) {
+    // the generator itself fell behind for good (it shares the machine): it sent less than scheduled and its
+    // own receive buffers overflow, so loss in this step cannot be blamed on the relay; the sweep ends here
+    log(`${target.name}: the generator cannot keep the 20 ms pace here (sent ${Math.round(r.genPace * 100)}% of schedule): stopping`);
+    r.generatorLimited = true;
+    return false;
   }
-  return results;
+  return r.loss === 0;
+}
+
+/** Packet-weighted CPU µs per relayed packet over `results` (each step's CPU/packet is valid with or without loss). */
+function cpuPerPacket(results) {
+  const pk = results.reduce((a, r) => a + r.received, 0);
+  const cpu = results.reduce((a, r) => a + r.cpuUsPerPacket * r.received, 0);
+  return pk ? Math.round((cpu / pk) * 1000) / 1000 : null;
 }
 
 function summarise(results) {
   const clean = results.filter((r) => r.loss === 0 && !r.generatorLimited);
   const best = clean.length ? clean[clean.length - 1] : null;
-  // CPU per packet: weighted over all steps without loss (more packets, less noise); else over all steps
-  const use = clean.length ? clean : results;
-  const pk = use.reduce((a, r) => a + r.received, 0);
-  const cpu = use.reduce((a, r) => a + r.cpuUsPerPacket * r.received, 0);
-  const cpuUsPerPacket = pk ? Math.round((cpu / pk) * 1000) / 1000 : null;
+  // CPU per packet over every step with traffic: a step the generator could not pace still measures the relay's
+  // CPU per packet it relayed (excluding it made the figure swing between the low-load and the high-load cost)
+  const cpuUsPerPacket = cpuPerPacket(results.filter((r) => r.received > 0));
   return {
     maxCallsZeroLoss: best ? best.calls : 0,
     cpuUsPerPacket,
@@ -357,54 +363,61 @@ async function main() {
   await gen.ready;
   const { peers } = await gen.call({ op: 'peers' });
   const out = { name: 'relay', quick, seconds, cores: availableParallelism() };
+  // Both targets run side by side and take turns step by step (ours, then RTPEngine, at the same N), so the
+  // load other processes put on the shared machine hits both alike; each has its own half of the port range.
+  const sweeps = [];
   try {
-    let ours = null;
-    let peer = null;
-    if (only !== 'peer') {
-      const t = await oursTarget();
-      try {
-        ours = await sweep(t, gen, peers, steps, seconds);
-      } finally {
-        await t.exit();
-      }
-    }
+    if (only !== 'peer') sweeps.push({ name: 'ours', target: await oursTarget(), results: [], running: true });
     if (only !== 'ours') {
-      let t = null;
       try {
-        t = await peerTarget();
+        const t = await peerTarget();
         out.peer = `rtpengine ${t.version.replace(/^Version:\s*/, '')} userspace`;
-        peer = await sweep(t, gen, peers, steps, seconds);
+        sweeps.push({ name: 'peer', target: t, results: [], running: true });
       } catch (err) {
         log(`rtpengine: ${err.message}`);
         out.peer = 'rtpengine (unavailable)';
         out.peer_error = err.message;
-      } finally {
-        await t?.exit();
       }
     }
-    if (ours) {
-      const s = summarise(ours);
-      out.ours_cpu_us_per_packet = s.cpuUsPerPacket;
-      out.ours_max_calls_zero_loss = s.maxCallsZeroLoss;
-      out.ours_calls_per_core_est = s.callsPerCoreEst;
-      out.ours_mb_per_call = s.mbPerCall;
-      out.ours_limited_by = s.limitedBy;
-      out.ours_steps = ours.map((r) => [r.calls, r.loss, r.cpuUsPerPacket]);
+    for (const calls of steps) {
+      for (const sw of sweeps) {
+        if (!sw.running) continue;
+        try {
+          sw.running = await sweepStep(sw.target, gen, peers, calls, seconds, sw.results);
+        } catch (err) {
+          log(`${sw.name}: ${err.message}`);
+          sw.running = false;
+          if (sw.name === 'peer') out.peer_error = err.message;
+          else throw err;
+        }
+      }
+      if (!sweeps.some((sw) => sw.running)) break;
     }
-    if (peer) {
-      const s = summarise(peer);
-      out.peer_cpu_us_per_packet = s.cpuUsPerPacket;
-      out.peer_max_calls_zero_loss = s.maxCallsZeroLoss;
-      out.peer_calls_per_core_est = s.callsPerCoreEst;
-      out.peer_mb_per_call = s.mbPerCall;
-      out.peer_limited_by = s.limitedBy;
-      out.peer_steps = peer.map((r) => [r.calls, r.loss, r.cpuUsPerPacket]);
+    for (const sw of sweeps) {
+      if (!sw.results.length) continue;
+      const s = summarise(sw.results);
+      out[`${sw.name}_cpu_us_per_packet`] = s.cpuUsPerPacket;
+      out[`${sw.name}_max_calls_zero_loss`] = s.maxCallsZeroLoss;
+      out[`${sw.name}_calls_per_core_est`] = s.callsPerCoreEst;
+      out[`${sw.name}_mb_per_call`] = s.mbPerCall;
+      out[`${sw.name}_limited_by`] = s.limitedBy;
+      out[`${sw.name}_steps`] = sw.results.map((r) => [r.calls, r.loss, r.cpuUsPerPacket]);
     }
-    // ratio > 1: we spend less CPU per packet than RTPEngine
-    if (out.ours_cpu_us_per_packet && out.peer_cpu_us_per_packet) {
-      out.ratio = Math.round((out.peer_cpu_us_per_packet / out.ours_cpu_us_per_packet) * 100) / 100;
+    // ratio > 1: we spend less CPU per packet than RTPEngine. Compared over the steps both ran (same N), so one
+    // side's extra low- or high-load step cannot tilt it.
+    const [ours, peer] = [sweeps.find((s) => s.name === 'ours'), sweeps.find((s) => s.name === 'peer')];
+    if (ours && peer) {
+      const common = ours.results.map((r) => r.calls).filter((n) => peer.results.some((p) => p.calls === n && p.received > 0));
+      const pick = (sw) => sw.results.filter((r) => common.includes(r.calls) && r.received > 0);
+      const o = cpuPerPacket(pick(ours));
+      const p = cpuPerPacket(pick(peer));
+      if (o && p) {
+        out.ratio = Math.round((p / o) * 100) / 100;
+        out.ratio_steps = common;
+      }
     }
   } finally {
+    for (const sw of sweeps) await sw.target.exit();
     await gen.exit();
   }
   process.stdout.write(`BENCH ${JSON.stringify(out)}\n`);

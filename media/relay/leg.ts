@@ -71,7 +71,18 @@ export class Leg {
   /** Small integer unique in the session, used as the source id in OutStream. */
   readonly index: number;
   readonly localPort: number;
+  /** Receives everything sent to the leg's RTP port; sends RTCP (mux) and RTP while `rtpTx` is not connected. */
   readonly rtp: Socket;
+  /**
+   * Second socket on the same local address and port (both SO_REUSEADDR), connected to the latched source once
+   * it is known: the kernel then delivers that source's datagrams to it (a connected socket outranks the
+   * unconnected one) and sends on it need no per-packet address resolution or route lookup. Packets from anyone
+   * else still reach `rtp`, so strangers are counted and re-latching works. Null in tests that build legs by hand.
+   */
+  readonly rtpTx: Socket | null;
+  /** Address and port `rtpTx` is connected to (null: not connected, RTP is sent from `rtp` with an address). */
+  txAddress: string | null = null;
+  txPort = 0;
   readonly rtcp: Socket | null;
 
   codecs: CodecSpec[] = [];
@@ -136,11 +147,12 @@ export class Leg {
     transcodeError: 0, rtcp: 0, sendError: 0, srtp: 0,
   };
 
-  constructor(id: string, index: number, localPort: number, rtp: Socket, rtcp: Socket | null) {
+  constructor(id: string, index: number, localPort: number, rtp: Socket, rtcp: Socket | null, rtpTx: Socket | null = null) {
     this.id = id;
     this.index = index;
     this.localPort = localPort;
     this.rtp = rtp;
+    this.rtpTx = rtpTx;
     this.rtcp = rtcp;
   }
 
@@ -218,6 +230,41 @@ export class Leg {
   onSendError = (err: Error | null): void => {
     if (err) this.drops.sendError++;
   };
+
+  /** `connect()` completion of `rtpTx`: a failure (already seen by `syncTx`, which then stays unconnected) is counted. */
+  onTxConnect = (err?: Error | null): void => {
+    if (err) this.drops.sendError++;
+  };
+
+  /**
+   * Keeps `rtpTx` connected to where RTP goes: the latched source. Before latching, after an SDP move (until the
+   * new source latches) and on hold, it is disconnected and RTP leaves `rtp` with an explicit address (we never
+   * connect to an address that has not sent us anything: a connected socket would report its ICMP errors).
+   */
+  syncTx(): void {
+    const tx = this.rtpTx;
+    if (tx === null) return;
+    const want = this.latched && !this.relatchOpen && !this.addressHold && this.sendAddress !== null;
+    if (want && this.txAddress === this.sendAddress && this.txPort === this.sendPort) return;
+    if (this.txAddress !== null) {
+      this.txAddress = null;
+      try {
+        tx.disconnect();
+      } catch {
+        /* was not connected */
+      }
+    }
+    if (!want) return;
+    try {
+      // synchronous for an IP literal (the socket's lookup answers literals at once); anything else stays unconnected
+      tx.connect(this.sendPort, this.sendAddress!, this.onTxConnect);
+      tx.remoteAddress();
+    } catch {
+      return;
+    }
+    this.txAddress = this.sendAddress;
+    this.txPort = this.sendPort;
+  }
 
   snapshot(nowMs: number): LegStats {
     return {

@@ -59,9 +59,9 @@ function literalLookup(host: string, opts: number | LookupOneOptions, cb: (err: 
   else dnsLookup(host, typeof opts === 'number' ? { family: opts } : opts, cb);
 }
 
-function bindSocket(ctx: SessionContext, port: number): Promise<Socket> {
+function bindSocket(ctx: SessionContext, port: number, reuseAddr = false): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const sock = createSocket({ type: ctx.bindAddress.includes(':') ? 'udp6' : 'udp4', reuseAddr: false, lookup: literalLookup });
+    const sock = createSocket({ type: ctx.bindAddress.includes(':') ? 'udp6' : 'udp4', reuseAddr, lookup: literalLookup });
     const onError = (err: NodeJS.ErrnoException) => {
       sock.close();
       reject(
@@ -84,6 +84,22 @@ function bindSocket(ctx: SessionContext, port: number): Promise<Socket> {
       resolve(sock);
     });
   });
+}
+
+/**
+ * The RTP port as a pair of sockets sharing it (see Leg.rtpTx). Both need SO_REUSEADDR, which would also let us
+ * share a port another process holds with SO_REUSEADDR; so the port is first bound once without it: that probe
+ * fails (EADDRINUSE → the pool quarantines the pair) whenever anyone else has the port, then the pair is bound.
+ */
+async function bindRtpPair(ctx: SessionContext, port: number): Promise<[Socket, Socket]> {
+  await closeSocket(await bindSocket(ctx, port));
+  const rx = await bindSocket(ctx, port, true);
+  try {
+    return [rx, await bindSocket(ctx, port, true)];
+  } catch (err) {
+    await closeSocket(rx);
+    throw err;
+  }
 }
 
 function closeSocket(sock: Socket): Promise<void> {
@@ -121,7 +137,7 @@ export class MediaSession {
   async addLeg(opts: LegOptions, port: number): Promise<LegInfo> {
     if (this.closed) throw new RelayError('DPBX_ERR_RELAY_CLOSED', `session ${this.id} is closed`);
     if (this.legs.has(opts.id)) throw new RelayError('DPBX_ERR_RELAY_LEG_EXISTS', `leg ${opts.id} exists`);
-    const rtp = await bindSocket(this.ctx, port);
+    const [rtp, rtpTx] = await bindRtpPair(this.ctx, port);
     // with rtcp-mux only the RTP port is bound (port + 1 stays reserved in the pool); the choice is fixed per leg
     let rtcp: Socket | null = null;
     if (!opts.rtcpMux) {
@@ -129,19 +145,28 @@ export class MediaSession {
         rtcp = await bindSocket(this.ctx, port + 1);
       } catch (err) {
         await closeSocket(rtp);
+        await closeSocket(rtpTx);
         throw err;
       }
     }
-    const leg = new Leg(opts.id, this.nextIndex++, port, rtp, rtcp);
+    const leg = new Leg(opts.id, this.nextIndex++, port, rtp, rtcp, rtpTx);
     try {
       leg.configure(opts);
     } catch (err) {
       await closeSocket(rtp);
+      await closeSocket(rtpTx);
       if (rtcp) await closeSocket(rtcp);
       throw err;
     }
-    rtp.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onRtp(leg, msg, rinfo));
-    rtp.on('error', () => leg.drops.sendError++);
+    const onRtp = (msg: Buffer, rinfo: RemoteInfo): void => this.onRtp(leg, msg, rinfo);
+    const onError = (): void => {
+      leg.drops.sendError++;
+    };
+    // the latched source's packets arrive on rtpTx once it is connected, everyone else's on rtp: one handler
+    rtp.on('message', onRtp);
+    rtp.on('error', onError);
+    rtpTx.on('message', onRtp);
+    rtpTx.on('error', onError);
     rtcp?.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onRtcp(leg, msg, rinfo));
     rtcp?.on('error', () => leg.drops.sendError++);
     this.legs.set(leg.id, leg);
@@ -152,6 +177,7 @@ export class MediaSession {
   async updateLeg(id: string, upd: LegUpdate): Promise<void> {
     const leg = this.leg(id);
     leg.configure(upd);
+    leg.syncTx();
     if (upd.codecs) {
       // formats changed: rebuild every route into or out of this leg
       for (const l of this.legs.values()) {
@@ -179,6 +205,7 @@ export class MediaSession {
     this.legs.delete(id);
     this.refreshRtcpModes();
     await closeSocket(leg.rtp);
+    if (leg.rtpTx) await closeSocket(leg.rtpTx);
     if (leg.rtcp) await closeSocket(leg.rtcp);
     return leg.localPort;
   }
@@ -443,6 +470,7 @@ export class MediaSession {
       if (rinfo.address === leg.sdpAddress && rinfo.port === leg.sdpPort) {
         leg.latched = true;
         leg.latchedSsrc = ssrc;
+        leg.syncTx();
         return true;
       }
       leg.drops.stranger++;
@@ -470,6 +498,7 @@ export class MediaSession {
       leg.rtcpLearned = false;
     }
     if (relatch) leg.relatches++;
+    leg.syncTx();
     this.ctx.emit(this.id, 'latched', { legId: leg.id, address: rinfo.address, port: rinfo.port, relatch });
   }
 
@@ -629,8 +658,11 @@ export class MediaSession {
     dst.bytesOut += len;
     // Hot path: no completion callback (node:dgram would queue a nextTick per packet for it) and no offset/length
     // form (it slices a new Buffer view); asynchronous send errors still reach the socket's 'error' listener,
-    // which counts them in drops.sendError.
-    dst.rtp.send(len === buf.length ? buf : buf.subarray(0, len), dst.sendPort, dst.sendAddress!);
+    // which counts them in drops.sendError. Towards a latched source the connected socket is used: no address
+    // lookup, no per-send closure for it, no address parsing in C++ and no route lookup in the kernel.
+    const data = len === buf.length ? buf : buf.subarray(0, len);
+    if (dst.txAddress !== null) dst.rtpTx!.send(data);
+    else dst.rtp.send(data, dst.sendPort, dst.sendAddress!);
   }
 
   private sendRtcp(dst: Leg, buf: Buffer, len: number): void {
