@@ -25,7 +25,7 @@ function sipp(args: string[]): { child: ChildProcess; done: Promise<{ code: numb
   return { child, done };
 }
 
-t.test('sipp uac → trunk → CallHook connect → sipp uas: answered and released', { skip: skipUnlessCommand('sipp') }, async (t) => {
+t.test('sipp uac → trunk → CallHook connect → sipp uas: answered and released', { skip: skipUnlessCommand('sipp'), timeout: 170000 }, async (t) => {
   const uasPort = await freeUdpPort();
   const hookBodies: Record<string, unknown>[] = [];
   const events: string[] = [];
@@ -58,11 +58,11 @@ t.test('sipp uac → trunk → CallHook connect → sipp uas: answered and relea
   t.teardown(() => pbx.stop());
   const port = addr.sip.find((s) => s.transport === 'udp')!.port;
 
-  const uas = sipp(['-sn', 'uas', '-p', String(uasPort), '-m', '1', '-timeout', '20', '-timeout_error']);
+  const uas = sipp(['-sn', 'uas', '-p', String(uasPort), '-m', '1', '-timeout', '120', '-timeout_error']);
   t.teardown(() => uas.child.kill('SIGKILL'));
   await new Promise((r) => setTimeout(r, 300));
   const uacPort = await freeUdpPort();
-  const uac = sipp([`127.0.0.1:${port}`, '-sn', 'uac', '-s', '5551234', '-p', String(uacPort), '-m', '1', '-d', '500', '-timeout', '20', '-timeout_error']);
+  const uac = sipp([`127.0.0.1:${port}`, '-sn', 'uac', '-s', '5551234', '-p', String(uacPort), '-m', '1', '-d', '500', '-timeout', '120', '-timeout_error']);
   t.teardown(() => uac.child.kill('SIGKILL'));
 
   const [a, b] = await Promise.all([uac.done, uas.done]);

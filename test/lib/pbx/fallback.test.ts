@@ -14,7 +14,7 @@ const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=
 function invite(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const sock = createSocket('udp4');
-    const timer = setTimeout(() => { sock.close(); reject(new Error('no final response')); }, 10000);
+    const timer = setTimeout(() => { sock.close(); reject(new Error('no final response')); }, 60000);
     sock.on('message', (buf) => {
       const m = parseMessage(buf);
       if (m.isRequest || m.status < 200) return;
@@ -35,7 +35,7 @@ function configWith(callHook: () => unknown) {
   return { domains: { 'pbx.test': { trunks: [{ id: 1, name: 't', inbound: ['127.0.0.1/32'], dialplan: { '*': callHook } }] } } };
 }
 
-t.test('the fallback CallHook runs when the CallHook fails; CALL_FALLBACK_CODE otherwise', async (t) => {
+t.test('the fallback CallHook runs when the CallHook fails; CALL_FALLBACK_CODE otherwise', { timeout: 170000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'dpbx-fb-'));
   writeFileSync(join(dir, 'fallback.json'), JSON.stringify([{ verb: 'response', code: 486, reason: 'Busy Here' }]));
   const base = 46000 + Math.floor(Math.random() * 300) * 2;
