@@ -155,7 +155,7 @@ async function sippRegister(port: number, domain: string, user: string, password
   return runSipp([
     '-p', String(local), `127.0.0.1:${port}`, '-sf', fixturePath('sipp', scenario),
     '-s', user, '-key', 'domain', domain, '-key', 'expires', '120',
-    '-au', user, '-ap', password, '-auth_uri', domain, '-m', '1', '-timeout', '20', '-timeout_error',
+    '-au', user, '-ap', password, '-auth_uri', domain, '-m', '1', '-timeout', '60', '-timeout_error',
   ]);
 }
 
@@ -183,7 +183,7 @@ async function sippOptions(port: number, domain: string) {
 `);
   const local = await freeUdpPort();
   const r = await runSipp(['-p', String(local), `127.0.0.1:${port}`, '-sf', xml, '-s', 'ping', '-key', 'domain', domain,
-    '-m', '1', '-timeout', '15', '-timeout_error']);
+    '-m', '1', '-timeout', '60', '-timeout_error']);
   rmSync(dir, { recursive: true, force: true });
   return r;
 }

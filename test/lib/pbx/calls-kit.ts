@@ -96,7 +96,7 @@ export function sipp(
     ...(a.target ? [a.target] : []),
     ...scen,
     '-i', '127.0.0.1', '-p', String(a.port), '-mp', String(a.mediaPort), '-m', '1', '-nostdin',
-    '-timeout', '20', '-timeout_error', '-trace_msg', '-message_file', msgFile,
+    '-timeout', '60', '-timeout_error', '-trace_msg', '-message_file', msgFile,
     ...(a.args ?? []),
   ];
   const child = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/tmp' });

@@ -64,7 +64,7 @@ export async function sippRegister(a: RegisterArgs): Promise<SippResult> {
     '-sf', fixturePath('sipp', a.scenario ?? 'pbx-register-auth.xml'),
     '-s', a.user, '-key', 'domain', a.domain, '-key', 'expires', String(a.expires ?? 120),
     '-au', a.user, '-ap', a.password, '-auth_uri', a.domain,
-    '-m', '1', '-i', '127.0.0.1', '-timeout', '15', '-timeout_error', '-nostdin',
+    '-m', '1', '-i', '127.0.0.1', '-timeout', '60', '-timeout_error', '-nostdin',
   ]);
 }
 

@@ -52,7 +52,7 @@ async function register(port: number, user: string, password: string) {
   return sipp([
     '-p', String(local),
     `127.0.0.1:${port}`, '-sf', fixturePath('sipp', 'pbx-register-auth.xml'), '-s', user, '-key', 'domain', 'pbx.test',
-    '-key', 'expires', '120', '-au', user, '-ap', password, '-auth_uri', 'pbx.test', '-m', '1', '-i', '127.0.0.1', '-timeout', '15', '-timeout_error',
+    '-key', 'expires', '120', '-au', user, '-ap', password, '-auth_uri', 'pbx.test', '-m', '1', '-i', '127.0.0.1', '-timeout', '60', '-timeout_error',
     '-nostdin', '-bg', '-trace_err', '-error_file', `/tmp/dpbx-sipp-reg-${process.pid}.log`,
   ].filter((a) => a !== '-bg'));
 }
