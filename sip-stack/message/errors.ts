@@ -62,9 +62,16 @@ export class SipParseError extends Error {
 }
 
 function sanitizeReason(s: string): string {
-  let out = '';
   const n = Math.min(s.length, 200);
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f) break;
+    i++;
+  }
+  if (i === n) return n === s.length ? s : s.slice(0, n);
+  let out = s.slice(0, i);
+  for (; i < n; i++) {
     const c = s.charCodeAt(i);
     out += c >= 0x20 && c < 0x7f ? s[i] : '?';
   }

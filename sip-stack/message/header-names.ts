@@ -139,51 +139,57 @@ export function lookupHeaderName(name: string): HeaderName {
 }
 
 // Byte lookup for the parser: finds a known name (full or compact, any case) straight from the datagram without
-// decoding it or hashing it through a Map. Open addressing over a power-of-two table keyed by a case-insensitive
-// hash; a hit is confirmed by a case-insensitive compare with the lowercase spelling.
+// decoding it or hashing it through a Map. Open addressing over a power-of-two table keyed by a hash of the
+// length and the first and last characters (case-insensitive, O(1)); a hit is confirmed by comparing every
+// byte, case-insensitively, with the lowercase spelling stored as bytes.
 const SPAN_BITS = 9;
 const SPAN_SIZE = 1 << SPAN_BITS;
-const spanKeys: string[] = new Array<string>(SPAN_SIZE).fill('');
-const spanIds: Int16Array = new Int16Array(SPAN_SIZE).fill(-1);
+/** Per slot: offset of the spelling in SPAN_BYTES, its length (0 = empty slot), and the header id. */
+const spanOff = new Int32Array(SPAN_SIZE);
+const spanLen = new Int32Array(SPAN_SIZE);
+const spanIds = new Int16Array(SPAN_SIZE).fill(-1);
+const spellings: string[] = [...BY_KEY.keys()];
+const SPAN_BYTES = new Uint8Array(spellings.reduce((n, k) => n + k.length, 0));
 
-/** FNV-1a over the bytes OR 0x20 (A-Z → a-z; digits, '-' and the other token characters of known names keep their value). */
-function spanHashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ (s.charCodeAt(i) | 0x20), 0x01000193);
-  return (h ^ (h >>> 15)) & (SPAN_SIZE - 1);
+/** Slot of a name of `len` characters whose first and last characters are c0 and c1 (any case). */
+function spanSlot(len: number, c0: number, c1: number): number {
+  const h = Math.imul((c0 | 0x20) ^ ((c1 | 0x20) << 7) ^ (len << 14), 0x9e3779b1);
+  return h >>> (32 - SPAN_BITS);
 }
 
-for (const [lower, entry] of BY_KEY) {
-  let slot = spanHashString(lower);
-  while (spanKeys[slot] !== '') slot = (slot + 1) & (SPAN_SIZE - 1);
-  spanKeys[slot] = lower;
-  spanIds[slot] = entry.id;
+{
+  let pos = 0;
+  for (const lower of spellings) {
+    let slot = spanSlot(lower.length, lower.charCodeAt(0), lower.charCodeAt(lower.length - 1));
+    while (spanLen[slot] !== 0) slot = (slot + 1) & (SPAN_SIZE - 1);
+    spanOff[slot] = pos;
+    spanLen[slot] = lower.length;
+    spanIds[slot] = BY_KEY.get(lower)!.id;
+    for (let i = 0; i < lower.length; i++) SPAN_BYTES[pos++] = lower.charCodeAt(i);
+  }
 }
 
 /**
- * Id of the known header whose name is buf[start, end) (token bytes the caller has validated), or -1. Needs the
- * hash of the bytes as computed by the parser's name loop: h = Math.imul(h ^ (byte | 0x20), 0x01000193) from
- * 0x811c9dc5 (see headerNameHash); no allocation.
+ * Id of the known header whose name is buf[start, end) (a non-empty run of token bytes the caller has
+ * validated), or -1. No allocation.
  */
-export function lookupHeaderId(buf: Uint8Array, start: number, end: number, hash: number): number {
+export function lookupHeaderId(buf: Uint8Array, start: number, end: number): number {
   const len = end - start;
-  let slot = (hash ^ (hash >>> 15)) & (SPAN_SIZE - 1);
+  let slot = spanSlot(len, buf[start]!, buf[end - 1]!);
   for (;;) {
-    const k = spanKeys[slot]!;
-    if (k === '') return -1;
-    if (k.length === len) {
-      let i = 0;
+    const kl = spanLen[slot]!;
+    if (kl === 0) return -1;
+    if (kl === len) {
+      const base = spanOff[slot]! - start;
+      let i = start;
       // Token characters only: OR-ing 0x20 maps A-Z onto a-z and leaves digits and - . ! % * + ' alone; the
       // other token characters (_ ` ~) map outside the spellings of known names, so they never match.
-      while (i < len && (buf[start + i]! | 0x20) === k.charCodeAt(i)) i++;
-      if (i === len) return spanIds[slot]!;
+      while (i < end && (buf[i]! | 0x20) === SPAN_BYTES[base + i]) i++;
+      if (i === end) return spanIds[slot]!;
     }
     slot = (slot + 1) & (SPAN_SIZE - 1);
   }
 }
-
-/** Initial value of the name hash lookupHeaderId() expects. */
-export const HEADER_HASH_SEED = 0x811c9dc5;
 
 /** Lowercase lookup key of a header name given by a caller ('CALL-ID', 'i' → 'call-id'). */
 export function headerKey(name: string): string {

@@ -3,7 +3,7 @@
 
 import { SipParseError, badHeader, defaultReason } from './errors.js';
 import { type HeaderName, lookupHeaderName, headerKey, KNOWN_HEADERS, H } from './header-names.js';
-import { isToken, splitList, trimLws } from './scan.js';
+import { isToken, splitList, trimLws, latin1At, utf8At } from './scan.js';
 import { SipUri, parseUri, checkUri, URI_HAS_HEADERS } from './uri.js';
 import { NameAddr, parseNameAddr, parseContact } from './name-addr.js';
 import { Via, parseVia } from './via.js';
@@ -92,7 +92,7 @@ export abstract class SipMessage {
   protected _off: number[] | undefined;
   /** Wire mode: unfolded values of folded header lines (value start -1 - k refers to entry k). */
   protected _unfolded: string[] | undefined;
-  /** Wire mode: the header section decoded as latin1 when it is pure ASCII (lazily), else per value as UTF-8. */
+  /** Wire mode: the header section decoded as latin1 when it is pure ASCII (else values are decoded as UTF-8). */
   protected _text: string | undefined;
   protected _textStart: number;
   protected _textEnd: number;
@@ -150,16 +150,18 @@ export abstract class SipMessage {
 
   /**
    * Parser entry: switch a message built with WIRE_HEADERS to wire mode over `buf`. `off` holds WIRE_STRIDE
-   * integers per header line; text [textStart, textEnd) is the header section; the body is [bodyStart, bodyEnd);
+   * integers per header line; [textStart, textEnd) is the header section, `text` its latin1 decoding when it is
+   * pure ASCII (undefined: values are decoded one by one as UTF-8); the body is [bodyStart, bodyEnd);
    * rawEnd is -1 when the bytes may not be reused as the serialization.
    * @internal
    */
-  attachWire(buf: Buffer, off: number[], unfolded: string[] | undefined, ascii: boolean, textStart: number,
+  attachWire(buf: Buffer, off: number[], unfolded: string[] | undefined, text: string | undefined, textStart: number,
     textEnd: number, bodyStart: number, bodyEnd: number, rawStart: number, rawEnd: number): void {
     this._buf = buf;
     this._off = off;
     this._unfolded = unfolded;
-    this._ascii = ascii;
+    this._text = text;
+    this._ascii = text !== undefined;
     this._textStart = textStart;
     this._textEnd = textEnd;
     this._body = bodyStart === bodyEnd ? EMPTY : undefined;
@@ -198,10 +200,10 @@ export abstract class SipMessage {
   protected decode(a: number, b: number): string {
     if (this._ascii) {
       let t = this._text;
-      if (t === undefined) t = this._text = this._buf.toString('latin1', this._textStart, this._textEnd);
+      if (t === undefined) t = this._text = latin1At(this._buf, this._textStart, this._textEnd);
       return t.slice(a - this._textStart, b - this._textStart);
     }
-    return this._buf.toString('utf8', a, b);
+    return utf8At(this._buf, a, b);
   }
 
   /** Number of header lines. */

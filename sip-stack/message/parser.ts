@@ -5,10 +5,11 @@
 // parse time only what every stack layer needs is checked: Content-Length (framing), the top Via, From, To,
 // Call-ID, CSeq, the Request-URI, Max-Forwards and Content-Type; strict mode adds every other known header.
 
-import { SipParseError, parseFail, badHeader } from './errors.js';
+import { isAscii } from 'node:buffer';
+import { SipParseError, type SipErrorResponder, parseFail, badHeader } from './errors.js';
 import { type SipLimits, resolveLimits, DEFAULT_LIMITS } from './limits.js';
-import { lookupHeaderId, KNOWN_HEADERS, HEADER_HASH_SEED, H } from './header-names.js';
-import { isTokenChar, METHOD_NAMES } from './scan.js';
+import { lookupHeaderId, KNOWN_HEADERS, H } from './header-names.js';
+import { isTokenChar, METHOD_NAMES, latin1At, utf8At } from './scan.js';
 import { SipRequest, SipResponse, WIRE_HEADERS, WIRE_STRIDE, cseqMismatch, checkRequestUri } from './message.js';
 import { createResponse } from './builders.js';
 
@@ -54,17 +55,51 @@ function stripStrict(o: ParseOptions): Partial<SipLimits> {
   return rest;
 }
 
-/** Entry point shared with the stream framer. Wraps unexpected exceptions so only SipParseError escapes. */
+/**
+ * Entry point shared with the stream framer. Only SipParseError escapes: unexpected exceptions are wrapped.
+ * Errors found by the parser itself are returned by parseInner() and thrown here once (a throw is the costly
+ * part of rejecting a message); those thrown by the value parsers are caught and passed on. Either way, an error
+ * found once a request was readable enough to answer gets its responseFor() here.
+ */
 export function parseWith(buf: Buffer, limits: SipLimits, mode: InternalParseMode): SipRequest | SipResponse {
+  answerable = undefined;
+  let r: SipRequest | SipResponse | SipParseError;
   try {
-    return parseInner(buf, limits, mode);
+    r = parseInner(buf, limits, mode);
   } catch (e) {
-    if (e instanceof SipParseError) throw e;
-    const err = new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'unexpected parser failure');
-    (err as { cause?: unknown }).cause = e;
-    throw err;
+    if (!(e instanceof SipParseError)) {
+      answerable = undefined;
+      const err = new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'unexpected parser failure');
+      (err as { cause?: unknown }).cause = e;
+      throw err;
+    }
+    r = e;
   }
+  if (r instanceof SipParseError) {
+    const req = answerable;
+    if (req !== undefined) {
+      answerable = undefined;
+      r.responseFor = responder(req, r);
+    }
+    throw r;
+  }
+  return r;
 }
+
+/**
+ * responseFor() of an error about a request readable enough to answer. A function of its own: a closure made
+ * inside parseWith() would keep parseWith's context alive, which (measured) keeps every rejected message
+ * reachable until the next full GC.
+ */
+function responder(req: SipRequest, e: SipParseError): SipErrorResponder {
+  return (status = e.status, reason = e.reasonPhrase) => createResponse(req, status, reason, { toTag: true }).toBuffer();
+}
+
+/**
+ * The request being checked after the point where it can be answered (RFC 3261 §8.2.6): an error found from
+ * then on gets a responseFor(). Module scratch: parsing is synchronous.
+ */
+let answerable: SipRequest | undefined;
 
 // ------------------------------------------------------------------------------------------------ start line
 
@@ -120,11 +155,11 @@ function methodAt(buf: Buffer, a: number, b: number): string {
 
 /** Text of buf[a, b) (for error messages and the rare paths). */
 function textAt(buf: Buffer, a: number, b: number): string {
-  return buf.toString('utf8', a, b);
+  return utf8At(buf, a, b);
 }
 
-/** Parse the start line buf[a, b) into the sl* scratch; throws for lines that allow no answer. */
-function parseStartLine(buf: Buffer, a: number, b: number, limits: SipLimits): void {
+/** Parse the start line buf[a, b) into the sl* scratch; returns the error of a line that allows no answer. */
+function parseStartLine(buf: Buffer, a: number, b: number, limits: SipLimits): SipParseError | undefined {
   slDeferred = undefined;
   slUriText = undefined;
   if (b - a >= 4 && (buf[a]! | 0x20) === 0x73 && (buf[a + 1]! | 0x20) === 0x69 && (buf[a + 2]! | 0x20) === 0x70 &&
@@ -133,9 +168,9 @@ function parseStartLine(buf: Buffer, a: number, b: number, limits: SipLimits): v
     slRequest = false;
     let sp = a;
     while (sp < b && buf[sp] !== 0x20) sp++;
-    if (sp >= b) throw parseFail('status line without status code');
-    if (!isVersionAt(buf, a, sp)) throw parseFail('malformed SIP version in status line');
-    if (!isSip20At(buf, a, sp)) throw new SipParseError('DPBX_ERR_SIP_VERSION', 505, `unsupported SIP version ${textAt(buf, a, Math.min(sp, a + 16))}`);
+    if (sp >= b) return parseFail('status line without status code');
+    if (!isVersionAt(buf, a, sp)) return parseFail('malformed SIP version in status line');
+    if (!isSip20At(buf, a, sp)) return new SipParseError('DPBX_ERR_SIP_VERSION', 505, `unsupported SIP version ${textAt(buf, a, Math.min(sp, a + 16))}`);
     const cs = sp + 1;
     let v = 0;
     let i = cs;
@@ -144,19 +179,19 @@ function parseStartLine(buf: Buffer, a: number, b: number, limits: SipLimits): v
       if (c < 0x30 || c > 0x39) break;
       v = v * 10 + (c - 0x30);
     }
-    if (i - cs !== 3 || v < 100 || v > 699) throw parseFail('status code is not a 3-digit number from 100 to 699');
-    if (i < b && buf[i] !== 0x20) throw parseFail('status code not followed by a space');
+    if (i - cs !== 3 || v < 100 || v > 699) return parseFail('status code is not a 3-digit number from 100 to 699');
+    if (i < b && buf[i] !== 0x20) return parseFail('status code not followed by a space');
     slStatus = v;
     slReasonStart = i < b ? i + 1 : b;
-    return;
+    return undefined;
   }
   // Request-Line = Method SP Request-URI SP SIP-Version
   slRequest = true;
   let sp1 = a;
   while (sp1 < b && buf[sp1] !== 0x20) sp1++;
-  if (sp1 >= b || sp1 === a) throw parseFail('request line without Request-URI');
+  if (sp1 >= b || sp1 === a) return parseFail('request line without Request-URI');
   for (let i = a; i < sp1; i++) {
-    if (!isTokenChar(buf[i]!)) throw parseFail('method is not a token');
+    if (!isTokenChar(buf[i]!)) return parseFail('method is not a token');
   }
   slMethod = methodAt(buf, a, sp1);
   let sp2 = b - 1;
@@ -167,8 +202,7 @@ function parseStartLine(buf: Buffer, a: number, b: number, limits: SipLimits): v
     // RFC 4475 §3.1.2.8 (lwsruri), §3.1.2.9 (lwsstart), §3.1.2.10 (trws): whitespace inside or around the
     // Request-URI. "It is acceptable to reject this request as malformed": we do, with a 400 when the rest of
     // the request is readable enough to answer (the error is deferred until the headers are known).
-    lenientRequestLine(buf.toString('utf8', a, b));
-    return;
+    return lenientRequestLine(utf8At(buf, a, b));
   }
   slUriStart = sp1 + 1;
   slUriEnd = sp2;
@@ -178,6 +212,7 @@ function parseStartLine(buf: Buffer, a: number, b: number, limits: SipLimits): v
     slDeferred = new SipParseError('DPBX_ERR_SIP_URI_TOO_LONG', 414,
       `Request-URI of ${sp2 - sp1 - 1} characters exceeds ${limits.maxUriLength}`, { header: 'Request-URI' });
   }
+  return undefined;
 }
 
 /**
@@ -185,16 +220,28 @@ function parseStartLine(buf: Buffer, a: number, b: number, limits: SipLimits): v
  * Fills the scratch so the request can still be answered, with a deferred 400; anything less regular than that
  * is not a request line at all and fails at once (no answer possible).
  */
-function lenientRequestLine(line: string): void {
-  const parts = line.split(/[ \t]+/);
-  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+function lenientRequestLine(line: string): SipParseError | undefined {
+  // line.split(/[ \t]+/) without a trailing empty element.
+  const parts: string[] = [];
+  let i = 0;
+  const n = line.length;
+  for (;;) {
+    let j = i;
+    while (j < n && line.charCodeAt(j) !== 0x20 && line.charCodeAt(j) !== 0x09) j++;
+    parts.push(line.slice(i, j));
+    if (j >= n) break;
+    while (j < n && (line.charCodeAt(j) === 0x20 || line.charCodeAt(j) === 0x09)) j++;
+    if (j >= n) break;
+    i = j;
+  }
   if (parts.length < 3 || !isVersion(parts[parts.length - 1]!)) {
-    throw parseFail('request line is not Method SP Request-URI SP SIP-Version');
+    return parseFail('request line is not Method SP Request-URI SP SIP-Version');
   }
   slUriText = parts[1]!;
-  slDeferred = parseFail(line.length > 0 && (line.charCodeAt(line.length - 1) === 0x20 || line.charCodeAt(line.length - 1) === 0x09)
+  slDeferred = parseFail(n > 0 && (line.charCodeAt(n - 1) === 0x20 || line.charCodeAt(n - 1) === 0x09)
     ? 'whitespace after the SIP version in the request line'
     : parts.length > 3 ? 'whitespace inside the Request-URI' : 'more than one SP between request line elements');
+  return undefined;
 }
 
 // ------------------------------------------------------------------------------------------------ the scan
@@ -235,35 +282,31 @@ function pieceLws(buf: Buffer, a: number, b: number): string {
   return buf.toString('utf8', a, b);
 }
 
-function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): SipRequest | SipResponse {
+/** Parse one message; the errors the scan and the checks find are returned (see parseWith). */
+function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): SipRequest | SipResponse | SipParseError {
   const len = buf.length;
-  if (len > limits.maxMessageBytes) throw tooLarge(`message of ${len} bytes exceeds ${limits.maxMessageBytes}`);
+  if (len > limits.maxMessageBytes) return tooLarge(`message of ${len} bytes exceeds ${limits.maxMessageBytes}`);
   // RFC 3261 §7.5: ignore CRLFs before the start line.
   let start = 0;
   while (start < len && (buf[start] === 13 || buf[start] === 10)) start++;
-  if (start >= len) throw parseFail('empty message');
+  if (start >= len) return parseFail('empty message');
   if (len - start > limits.maxHeaderBytes) {
     // Only a message this long can have a header section over the limit: find its end first, so the answer is
     // the 513 whatever else is wrong with it.
     const he = findHeaderEnd(buf, start, len, scratch);
-    if (he < 0 || he - start > limits.maxHeaderBytes) throw tooLarge(`header section exceeds ${limits.maxHeaderBytes} bytes`);
+    if (he < 0 || he - start > limits.maxHeaderBytes) return tooLarge(`header section exceeds ${limits.maxHeaderBytes} bytes`);
   }
 
   // Start line.
-  let hi = 0; // OR of every byte of the header section: bit 7 clear = pure ASCII
-  let eol = start;
-  while (eol < len) {
-    const c = buf[eol]!;
-    if (c === 10) break;
-    hi |= c;
-    eol++;
-  }
+  let eol = buf.indexOf(10, start);
+  if (eol < 0) eol = len;
   let le = eol > start && buf[eol - 1] === 13 ? eol - 1 : eol;
   if (le - start > limits.maxHeaderLineBytes && le - start > limits.maxUriLength + 64) {
     // A start line this long can only be an oversized Request-URI.
-    throw new SipParseError('DPBX_ERR_SIP_URI_TOO_LONG', 414, `start line of ${le - start} characters is too long`);
+    return new SipParseError('DPBX_ERR_SIP_URI_TOO_LONG', 414, `start line of ${le - start} characters is too long`);
   }
-  parseStartLine(buf, start, le, limits);
+  const slError = parseStartLine(buf, start, le, limits);
+  if (slError !== undefined) return slError;
   const request = slRequest;
   const method = slMethod;
   const uriStart = slUriStart;
@@ -283,25 +326,18 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   const maxHeaders = limits.maxHeaders;
   let headEnd = -1;
   let bodyStart = len;
+  let lines = 0;
   let i = eol + 1;
   while (i < len) {
     const c0 = buf[i]!;
     // The empty line: LF, or CR LF.
     if (c0 === 10) { headEnd = i; bodyStart = i + 1; break; }
     if (c0 === 13 && i + 1 < len && buf[i + 1] === 10) { headEnd = i; bodyStart = i + 2; break; }
-    let j = i;
-    let colon = -1;
-    while (j < len) {
-      const c = buf[j]!;
-      if (c === 10) break;
-      if (c === 0x3a && colon < 0) colon = j;
-      hi |= c;
-      j++;
-    }
-    eol = j;
+    eol = buf.indexOf(10, i);
+    if (eol < 0) eol = len;
     le = eol > i && buf[eol - 1] === 13 ? eol - 1 : eol;
     if (c0 === 0x20 || c0 === 0x09) {
-      if (off.length === 0) throw parseFail('continuation line without a header');
+      if (off.length === 0) return parseFail('continuation line without a header');
       const k = off.length - WIRE_STRIDE;
       let vs = off[k + 2]!;
       let cur: string;
@@ -319,25 +355,32 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
         unfolded![-1 - vs] = cur;
       }
       off[k + 3] = le;
-      if (cur.length > maxLine) throw tooLarge(`header ${headerNameAt(buf, off, k)} longer than ${maxLine} bytes`);
+      if (cur.length > maxLine) return tooLarge(`header ${headerNameAt(buf, off, k)} longer than ${maxLine} bytes`);
     } else {
-      if (le - i > maxLine) throw tooLarge(`header line longer than ${maxLine} bytes`);
-      if (colon < 0 || colon >= le) throw parseFail(`header line without colon: '${textAt(buf, i, Math.min(le, i + 30))}'`);
-      let ne = colon;
-      while (ne > i && (buf[ne - 1] === 0x20 || buf[ne - 1] === 0x09)) ne--;
-      if (ne === i) throw parseFail('empty header name');
-      let h = HEADER_HASH_SEED;
-      for (let p = i; p < ne; p++) {
-        const c = buf[p]!;
-        if (!isTokenChar(c)) throw parseFail('header name is not a token');
-        h = Math.imul(h ^ (c | 0x20), 0x01000193);
+      if (le - i > maxLine) return tooLarge(`header line longer than ${maxLine} bytes`);
+      // The usual line: token characters (hashed on the way), optional SP/HT, ':'.
+      let p = i;
+      while (p < le && isTokenChar(buf[p]!)) p++;
+      let ne = p;
+      while (p < le && (buf[p] === 0x20 || buf[p] === 0x09)) p++;
+      let colon = p;
+      if (p >= le || buf[p] !== 0x3a) {
+        // Anything else fails; find which way, in the order the checks are documented.
+        colon = i;
+        while (colon < le && buf[colon] !== 0x3a) colon++;
+        if (colon >= le) return parseFail(`header line without colon: '${textAt(buf, i, Math.min(le, i + 30))}'`);
+        ne = colon;
+        while (ne > i && (buf[ne - 1] === 0x20 || buf[ne - 1] === 0x09)) ne--;
+        if (ne === i) return parseFail('empty header name');
+        return parseFail('header name is not a token');
       }
-      const id = lookupHeaderId(buf, i, ne, h);
+      if (ne === i) return parseFail('empty header name');
+      const id = lookupHeaderId(buf, i, ne);
       let vs = colon + 1;
       while (vs < le && (buf[vs] === 0x20 || buf[vs] === 0x09)) vs++;
       let ve = le;
       while (ve > vs && (buf[ve - 1] === 0x20 || buf[ve - 1] === 0x09)) ve--;
-      if (off.length / WIRE_STRIDE + 1 > maxHeaders) throw tooLarge(`more than ${maxHeaders} header lines`);
+      if (++lines > maxHeaders) return tooLarge(`more than ${maxHeaders} header lines`);
       off.push(i, ne, vs, ve, id);
     }
     i = eol + 1;
@@ -347,12 +390,19 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
     // RFC 3261 §7: "the empty line MUST be present even if the message-body is not". A datagram cut before
     // it is malformed, but its headers may still be readable enough to answer with a 400 (RFC 4475 baddn as
     // shipped by sip@0.0.6 ends this way). The stream framer never gets here: it waits for the empty line.
-    if (mode.stream) throw parseFail('no empty line after the header section');
+    if (mode.stream) return parseFail('no empty line after the header section');
     noEmptyLine = true;
     headEnd = len;
     bodyStart = len;
   }
-  const ascii = (hi & 0x80) === 0;
+  // Pure ASCII header section: values are sliced from one latin1 decoding of it; else each is decoded as UTF-8.
+  let ascii = isAscii(buf);
+  if (!ascii) {
+    let hi = 0;
+    for (let p = start; p < headEnd; p++) hi |= buf[p]!;
+    ascii = (hi & 0x80) === 0;
+  }
+  const text = ascii ? latin1At(buf, start, headEnd) : undefined;
 
   // Content-Length (RFC 3261 §18.3, §20.14).
   if (noEmptyLine) deferred ??= parseFail('no empty line after the header section');
@@ -396,50 +446,46 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   const rawEnd = clLines === 1 && cl === bodyEnd - bodyStart && deferred === undefined ? bodyEnd : -1;
 
   if (!request) {
-    const reason = reasonStart >= reasonEnd ? '' : ascii ? buf.toString('latin1', reasonStart, reasonEnd) : textAt(buf, reasonStart, reasonEnd);
+    const reason = reasonStart >= reasonEnd ? '' : text !== undefined ? text.slice(reasonStart - start, reasonEnd - start) : textAt(buf, reasonStart, reasonEnd);
     const res = new SipResponse(status, reason, WIRE_HEADERS);
-    res.attachWire(buf, off, unfolded, ascii, start, headEnd, bodyStart, bodyEnd, start, rawEnd);
-    if (deferred) throw deferred;
+    res.attachWire(buf, off, unfolded, text, start, headEnd, bodyStart, bodyEnd, start, rawEnd);
+    if (deferred) return deferred;
     // Every stack layer reads these; a response without them cannot be matched to a transaction.
     const via = res.topVia;
-    if (via === undefined) throw missing('Via');
-    if (res.from === undefined) throw missing('From');
-    if (res.to === undefined) throw missing('To');
-    if (res.callId === undefined) throw missing('Call-ID');
-    if (res.cseq === undefined) throw missing('CSeq');
+    if (via === undefined) return missing('Via');
+    if (res.from === undefined) return missing('From');
+    if (res.to === undefined) return missing('To');
+    if (res.callId === undefined) return missing('Call-ID');
+    if (res.cseq === undefined) return missing('CSeq');
     if (mode.strict) res.validate();
     return res;
   }
 
-  const uri = uriText ?? (ascii ? buf.toString('latin1', uriStart, uriEnd) : textAt(buf, uriStart, uriEnd));
+  const uri = uriText ?? (text !== undefined ? text.slice(uriStart - start, uriEnd - start) : textAt(buf, uriStart, uriEnd));
   const req = new SipRequest(method, uri, WIRE_HEADERS);
-  req.attachWire(buf, off, unfolded, ascii, start, headEnd, bodyStart, bodyEnd, start, rawEnd);
+  req.attachWire(buf, off, unfolded, text, start, headEnd, bodyStart, bodyEnd, start, rawEnd);
   // Readiness for an error response: RFC 3261 §8.2.6.2 copies Via, From, To, Call-ID and CSeq into it. A client
   // transaction matches the answer by the top Via branch and the CSeq method (§17.1.3), so a request with both
   // lines present is answered even when one of the others is missing or malformed (RFC 4475 §3.3.1 insuf,
   // §3.1.2.1 badinv01 "should respond with a 400 Bad Request"); without them the request is only counted.
-  if (!hasLine(off, H.Via)) throw missing('Via');
-  if (!hasLine(off, H.CSeq)) throw missing('CSeq');
-  try {
-    if (deferred) throw deferred;
-    if (req.topVia === undefined) throw missing('Via');
-    if (!hasLine(off, H.From)) throw missing('From');
-    if (!hasLine(off, H.To)) throw missing('To');
-    if (!hasLine(off, H.CallId)) throw missing('Call-ID');
-    const cseq = req.cseq!;
-    void req.from;
-    void req.to;
-    void req.callId;
-    if (cseq.method !== method) throw cseqMismatch(method);
-    checkRequestUri(req);
-    void req.maxForwards;
-    if (hasLine(off, H.ContentType)) void req.contentType;
-    if (mode.strict) req.validate();
-  } catch (e) {
-    if (e instanceof SipParseError) e.responseFor = (status = e.status, reason = e.reasonPhrase) =>
-      createResponse(req, status, reason, { toTag: true }).toBuffer();
-    throw e;
-  }
+  if (!hasLine(off, H.Via)) return missing('Via');
+  if (!hasLine(off, H.CSeq)) return missing('CSeq');
+  answerable = req;
+  if (deferred) return deferred;
+  if (req.topVia === undefined) return missing('Via');
+  if (!hasLine(off, H.From)) return missing('From');
+  if (!hasLine(off, H.To)) return missing('To');
+  if (!hasLine(off, H.CallId)) return missing('Call-ID');
+  const cseq = req.cseq!;
+  void req.from;
+  void req.to;
+  void req.callId;
+  if (cseq.method !== method) return cseqMismatch(method);
+  checkRequestUri(req);
+  void req.maxForwards;
+  if (hasLine(off, H.ContentType)) void req.contentType;
+  if (mode.strict) req.validate();
+  answerable = undefined;
   return req;
 }
 

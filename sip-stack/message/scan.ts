@@ -9,6 +9,22 @@ for (let c = 0x41; c <= 0x5a; c++) TOKEN[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) TOKEN[c] = 1;
 for (const ch of "-.!%*_+`'~") TOKEN[ch.charCodeAt(0)] = 1;
 
+// Buffer decoding without Buffer.prototype.toString()'s argument handling: Node's own latin1Slice/utf8Slice
+// (present on every Buffer since early Node versions; toString() calls them too), with toString() as fallback.
+interface SliceableBuffer { latin1Slice?(a: number, b: number): string; utf8Slice?(a: number, b: number): string }
+const HAS_SLICES = typeof (Buffer.prototype as unknown as SliceableBuffer).latin1Slice === 'function' &&
+  typeof (Buffer.prototype as unknown as SliceableBuffer).utf8Slice === 'function';
+
+/** buf[a, b) decoded as latin1 (0 <= a <= b <= buf.length). */
+export function latin1At(buf: Buffer, a: number, b: number): string {
+  return HAS_SLICES ? (buf as unknown as Required<SliceableBuffer>).latin1Slice(a, b) : buf.toString('latin1', a, b);
+}
+
+/** buf[a, b) decoded as UTF-8 (0 <= a <= b <= buf.length). */
+export function utf8At(buf: Buffer, a: number, b: number): string {
+  return HAS_SLICES ? (buf as unknown as Required<SliceableBuffer>).utf8Slice(a, b) : buf.toString('utf8', a, b);
+}
+
 /** RFC 3261 `token` character. */
 export function isTokenChar(c: number): boolean {
   return c < 128 && TOKEN[c] === 1;
@@ -172,23 +188,53 @@ const COMMON_PARAMS = ['tag', 'branch', 'rport', 'received', 'lr', 'transport', 
   'boundary', 'charset', 'reg-id', 'ob', 'gr', 'alias'];
 const COMMON_BY_LENGTH: string[][] = [];
 for (const p of COMMON_PARAMS) (COMMON_BY_LENGTH[p.length] ??= []).push(p);
+/** COMMON_INDEX[COMMON_BUCKET_BASE[len] + k] = index in COMMON_PARAMS of COMMON_BY_LENGTH[len][k]. */
+const COMMON_BUCKET_BASE: number[] = [];
+const COMMON_INDEX: number[] = [];
+for (let len = 0; len < COMMON_BY_LENGTH.length; len++) {
+  COMMON_BUCKET_BASE[len] = COMMON_INDEX.length;
+  for (const p of COMMON_BY_LENGTH[len] ?? []) COMMON_INDEX.push(COMMON_PARAMS.indexOf(p));
+}
+
+/** Index in COMMON_PARAMS of the name s[a, b) (any case), or -1. */
+function commonParam(s: string, a: number, b: number): number {
+  const bucket = COMMON_BY_LENGTH[b - a];
+  if (bucket === undefined) return -1;
+  for (let k = 0; k < bucket.length; k++) {
+    const name = bucket[k]!;
+    let i = 0;
+    for (; a + i < b; i++) {
+      let c = s.charCodeAt(a + i);
+      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      if (c !== name.charCodeAt(i)) break;
+    }
+    if (a + i === b) return COMMON_INDEX[k + COMMON_BUCKET_BASE[b - a]!]!;
+  }
+  return -1;
+}
 
 /** s[a, b) lowercased, as a constant string when it is a common parameter name. */
 export function lowerName(s: string, a: number, b: number): string {
-  const bucket = COMMON_BY_LENGTH[b - a];
-  if (bucket !== undefined) {
-    for (let k = 0; k < bucket.length; k++) {
-      const name = bucket[k]!;
-      let i = 0;
-      for (; a + i < b; i++) {
-        let c = s.charCodeAt(a + i);
-        if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-        if (c !== name.charCodeAt(i)) break;
-      }
-      if (a + i === b) return name;
-    }
+  const k = commonParam(s, a, b);
+  return k >= 0 ? COMMON_PARAMS[k]! : s.slice(a, b).toLowerCase();
+}
+
+/**
+ * out[name] = v. The common names are stored as named properties: each store site then sees one name and
+ * a few shapes, where one keyed store for every name would go through the generic (megamorphic) path.
+ */
+function storeParam(out: Params, k: number, s: string, a: number, b: number, v: string | null): void {
+  switch (k) {
+    case 0: out.tag = v; return;
+    case 1: out.branch = v; return;
+    case 2: out.rport = v; return;
+    case 3: out.received = v; return;
+    case 4: out.lr = v; return;
+    case 5: out.transport = v; return;
+    case 6: out.expires = v; return;
+    case 7: out.q = v; return;
+    default: out[k >= 0 ? COMMON_PARAMS[k]! : s.slice(a, b).toLowerCase()] = v;
   }
-  return s.slice(a, b).toLowerCase();
 }
 
 /**
@@ -218,7 +264,8 @@ export function parseHeaderParams(s: string, i: number, out: Params, header: str
       i++;
     }
     if (i === nameStart) throw badHeader(header, 'empty parameter name');
-    const name = lowerName(s, nameStart, i);
+    const nameEnd = i;
+    const k = commonParam(s, nameStart, nameEnd);
     while (i < n) {
       const c = s.charCodeAt(i);
       if (c !== 0x20 && c !== 0x09) break;
@@ -228,8 +275,8 @@ export function parseHeaderParams(s: string, i: number, out: Params, header: str
       i = skipWs(s, i + 1);
       if (i < n && s.charCodeAt(i) === 0x22) {
         const end = scanQuoted(s, i);
-        if (end < 0) throw badHeader(header, `unterminated quoted value of parameter ${name}`);
-        out[name] = s.slice(i, end);
+        if (end < 0) throw badHeader(header, `unterminated quoted value of parameter ${paramName(k, s, nameStart, nameEnd)}`);
+        storeParam(out, k, s, nameStart, nameEnd, s.slice(i, end));
         i = end;
       } else {
         const vStart = i;
@@ -238,13 +285,17 @@ export function parseHeaderParams(s: string, i: number, out: Params, header: str
           if (c === 0x20 || c === 0x09 || c === 0x3b || c === 0x2c || c === 0x22 || c === 0x3c || c === 0x3e) break;
           i++;
         }
-        if (i === vStart) throw badHeader(header, `empty value of parameter ${name}`);
-        out[name] = s.slice(vStart, i);
+        if (i === vStart) throw badHeader(header, `empty value of parameter ${paramName(k, s, nameStart, nameEnd)}`);
+        storeParam(out, k, s, nameStart, nameEnd, s.slice(vStart, i));
       }
     } else {
-      out[name] = null;
+      storeParam(out, k, s, nameStart, nameEnd, null);
     }
   }
+}
+
+function paramName(k: number, s: string, a: number, b: number): string {
+  return k >= 0 ? COMMON_PARAMS[k]! : s.slice(a, b).toLowerCase();
 }
 
 /** Serialize a parameter map as `;name=value;flag`. */

@@ -142,9 +142,19 @@ function isHeaderChar(c: number): boolean {
 function isTelChar(c: number): boolean {
   return isUnreserved(c) || c === 0x2b || c === 0x23 || c === 0x2a;
 }
+// Character classes as tables: bit 1 = may appear in a URI we accept (unescaped or as %XX), bit 2 = host name.
+const URI_CHAR = 1;
+const HOST_CHAR = 2;
+const CLASS = new Uint8Array(128);
+for (let c = 0x21; c < 0x7f; c++) {
+  if (c !== 0x3c && c !== 0x3e && c !== 0x22 && c !== 0x5c && c !== 0x7b && c !== 0x7d && c !== 0x7c && c !== 0x5e &&
+    c !== 0x60) CLASS[c] |= URI_CHAR;
+  if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2e ||
+    c === 0x5f) CLASS[c] |= HOST_CHAR;
+}
+
 function isHostChar(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d ||
-    c === 0x2e || c === 0x5f;
+  return c < 128 && (CLASS[c]! & HOST_CHAR) !== 0;
 }
 function isSchemeChar(c: number, first: boolean): boolean {
   const alpha = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
@@ -153,8 +163,7 @@ function isSchemeChar(c: number, first: boolean): boolean {
 }
 /** Characters that may appear (unescaped or as %XX) anywhere inside a URI we accept. */
 function isUriChar(c: number): boolean {
-  return c > 0x20 && c < 0x7f && c !== 0x3c && c !== 0x3e && c !== 0x22 && c !== 0x5c && c !== 0x7b && c !== 0x7d &&
-    c !== 0x7c && c !== 0x5e && c !== 0x60;
+  return c < 128 && (CLASS[c]! & URI_CHAR) !== 0;
 }
 
 function fail(what: string, header: string): SipParseError {
