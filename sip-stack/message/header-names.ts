@@ -151,6 +151,10 @@ const spanIds = new Int16Array(SPAN_SIZE).fill(-1);
 const spellings: string[] = [...BY_KEY.keys()];
 const SPAN_BYTES = new Uint8Array(spellings.reduce((n, k) => n + k.length, 0));
 
+/** Byte → byte with A-Z lowercased (exact: unlike OR-ing 0x20, CR does not become '-'). */
+const LOWER = new Uint8Array(256);
+for (let c = 0; c < 256; c++) LOWER[c] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+
 /** Slot of a name of `len` characters whose first and last characters are c0 and c1 (any case). */
 function spanSlot(len: number, c0: number, c1: number): number {
   const h = Math.imul((c0 | 0x20) ^ ((c1 | 0x20) << 7) ^ (len << 14), 0x9e3779b1);
@@ -170,8 +174,8 @@ function spanSlot(len: number, c0: number, c1: number): number {
 }
 
 /**
- * Id of the known header whose name is buf[start, end) (a non-empty run of token bytes the caller has
- * validated), or -1. No allocation.
+ * Id of the known header whose name is buf[start, end) (non-empty), compared case-insensitively, or -1. No
+ * allocation.
  */
 export function lookupHeaderId(buf: Uint8Array, start: number, end: number): number {
   const len = end - start;
@@ -182,9 +186,7 @@ export function lookupHeaderId(buf: Uint8Array, start: number, end: number): num
     if (kl === len) {
       const base = spanOff[slot]! - start;
       let i = start;
-      // Token characters only: OR-ing 0x20 maps A-Z onto a-z and leaves digits and - . ! % * + ' alone; the
-      // other token characters (_ ` ~) map outside the spellings of known names, so they never match.
-      while (i < end && (buf[i]! | 0x20) === SPAN_BYTES[base + i]) i++;
+      while (i < end && LOWER[buf[i]!] === SPAN_BYTES[base + i]) i++;
       if (i === end) return spanIds[slot]!;
     }
     slot = (slot + 1) & (SPAN_SIZE - 1);

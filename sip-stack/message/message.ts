@@ -5,10 +5,10 @@ import { SipParseError, badHeader, defaultReason } from './errors.js';
 import { type HeaderName, lookupHeaderName, headerKey, KNOWN_HEADERS, H } from './header-names.js';
 import { isToken, splitList, trimLws, latin1At, utf8At } from './scan.js';
 import { SipUri, parseUri, checkUri, URI_HAS_HEADERS } from './uri.js';
-import { NameAddr, parseNameAddr, parseContact } from './name-addr.js';
-import { Via, parseVia } from './via.js';
+import { NameAddr, parseNameAddr, parseNameAddrAt, parseContact } from './name-addr.js';
+import { Via, parseVia, parseViaAt } from './via.js';
 import { type CSeq, type Reason, type Replaces, type EventValue, type SubscriptionState, type RAck, AuthValue,
-  ContentType, parseCSeq, parseUInt, parseAuth, parseContentType, parseTokenList, parseReason, parseReplaces,
+  ContentType, parseCSeqAt, parseUInt, parseUIntAt, parseAuth, parseContentTypeAt, parseTokenList, parseReason, parseReplaces,
   parseEvent, parseSubscriptionState, parseRAck } from './values.js';
 
 /** One header line as stored: lowercase key, the name to write, the unfolded value. */
@@ -31,6 +31,10 @@ const EMPTY = Buffer.alloc(0);
  * @internal
  */
 export const WIRE_HEADERS: HeaderField[] = Object.freeze([]) as unknown as HeaderField[];
+
+/** Range set by SipMessage.src(). Module scratch: values are read synchronously. */
+let SRC_A = 0;
+let SRC_B = 0;
 
 /** Cache slot not computed yet (undefined is a computed "header absent"). */
 const UNSET = Symbol('unset');
@@ -219,6 +223,42 @@ export abstract class SipMessage {
     const k = i * WIRE_STRIDE;
     const vs = off[k + 2]!;
     return vs < 0 ? this._unfolded![-1 - vs]! : this.decode(vs, off[k + 3]!);
+  }
+
+  /**
+   * Where the value of header line i can be read without making a string of it: returns a string s and sets
+   * SRC_A/SRC_B so that the value is s[SRC_A, SRC_B) (the header text itself in wire mode).
+   */
+  protected src(i: number): string {
+    const off = this._off;
+    const t = this._text;
+    if (off !== undefined && t !== undefined) {
+      const k = i * WIRE_STRIDE;
+      const vs = off[k + 2]!;
+      if (vs >= 0) {
+        SRC_A = vs - this._textStart;
+        SRC_B = off[k + 3]! - this._textStart;
+        return t;
+      }
+    }
+    const v = this.valueAt(i);
+    SRC_A = 0;
+    SRC_B = v.length;
+    return v;
+  }
+
+  /** Index of the one line of a single-valued header (a second different line is an error); -1 when absent. */
+  protected singleIndex(hn: HeaderName): number {
+    const i = this.indexOf(hn, 0);
+    if (i < 0) return -1;
+    let j = this.indexOf(hn, i + 1);
+    if (j >= 0) {
+      const first = this.valueAt(i);
+      for (; j >= 0; j = this.indexOf(hn, j + 1)) {
+        if (this.valueAt(j) !== first) throw badHeader(hn.canonical, 'header appears more than once');
+      }
+    }
+    return i;
   }
 
   /** Index of the next header line at or after `from` with this name; -1 when none. */
@@ -446,10 +486,13 @@ export abstract class SipMessage {
       const out: Via[] = [];
       const hn = KNOWN_HEADERS[H.Via]!;
       for (let i = this.indexOf(hn, 0); i >= 0; i = this.indexOf(hn, i + 1)) {
-        const line = this.valueAt(i);
-        // Same elements as splitList(line) (values are LWS-trimmed; empty elements are dropped).
-        if (line.indexOf(',') < 0) { if (line.length > 0) out.push(parseVia(line)); }
-        else for (const p of splitList(line)) out.push(parseVia(p));
+        const s = this.src(i);
+        const a = SRC_A;
+        const b = SRC_B;
+        const comma = s.indexOf(',', a);
+        // Same elements as splitList() of the value (values are LWS-trimmed; empty elements are dropped).
+        if (comma < 0 || comma >= b) { if (b > a) out.push(parseViaAt(s, a, b)); }
+        else for (const p of splitList(s.slice(a, b))) out.push(parseVia(p));
       }
       v = this._cVia = out.length === 0 ? undefined : out;
     }
@@ -465,8 +508,11 @@ export abstract class SipMessage {
       const i = this.indexOf(KNOWN_HEADERS[H.Via]!, 0);
       if (i < 0) v = undefined;
       else {
-        const line = this.valueAt(i);
-        v = parseVia(line.indexOf(',') < 0 ? line : splitList(line)[0] ?? '');
+        const s = this.src(i);
+        const a = SRC_A;
+        const b = SRC_B;
+        const comma = s.indexOf(',', a);
+        v = comma < 0 || comma >= b ? parseViaAt(s, a, b) : parseVia(splitList(s.slice(a, b))[0] ?? '');
       }
       this._cTopVia = v;
     }
@@ -476,8 +522,8 @@ export abstract class SipMessage {
   get from(): NameAddr | undefined {
     let v = this._cFrom;
     if (v === UNSET) {
-      const s = this.single(KNOWN_HEADERS[H.From]!);
-      v = this._cFrom = s === undefined ? undefined : parseNameAddr(s, 'From');
+      const i = this.singleIndex(KNOWN_HEADERS[H.From]!);
+      v = this._cFrom = i < 0 ? undefined : parseNameAddrAt(this.src(i), SRC_A, SRC_B, 'From');
     }
     return v;
   }
@@ -485,8 +531,8 @@ export abstract class SipMessage {
   get to(): NameAddr | undefined {
     let v = this._cTo;
     if (v === UNSET) {
-      const s = this.single(KNOWN_HEADERS[H.To]!);
-      v = this._cTo = s === undefined ? undefined : parseNameAddr(s, 'To');
+      const i = this.singleIndex(KNOWN_HEADERS[H.To]!);
+      v = this._cTo = i < 0 ? undefined : parseNameAddrAt(this.src(i), SRC_A, SRC_B, 'To');
     }
     return v;
   }
@@ -503,8 +549,8 @@ export abstract class SipMessage {
   get cseq(): CSeq | undefined {
     let v = this._cCSeq;
     if (v === UNSET) {
-      const s = this.single(KNOWN_HEADERS[H.CSeq]!);
-      v = this._cCSeq = s === undefined ? undefined : parseCSeq(s);
+      const i = this.singleIndex(KNOWN_HEADERS[H.CSeq]!);
+      v = this._cCSeq = i < 0 ? undefined : parseCSeqAt(this.src(i), SRC_A, SRC_B);
     }
     return v;
   }
@@ -512,8 +558,8 @@ export abstract class SipMessage {
   get maxForwards(): number | undefined {
     let v = this._cMaxForwards;
     if (v === UNSET) {
-      const s = this.single(KNOWN_HEADERS[H.MaxForwards]!);
-      v = this._cMaxForwards = s === undefined ? undefined : parseUInt(s, 'Max-Forwards', 255);
+      const i = this.singleIndex(KNOWN_HEADERS[H.MaxForwards]!);
+      v = this._cMaxForwards = i < 0 ? undefined : parseUIntAt(this.src(i), SRC_A, SRC_B, 'Max-Forwards', 255);
     }
     return v;
   }
@@ -552,8 +598,8 @@ export abstract class SipMessage {
   get contentType(): ContentType | undefined {
     let v = this._cContentType;
     if (v === UNSET) {
-      const s = this.single(KNOWN_HEADERS[H.ContentType]!);
-      v = this._cContentType = s === undefined ? undefined : parseContentType(s);
+      const i = this.singleIndex(KNOWN_HEADERS[H.ContentType]!);
+      v = this._cContentType = i < 0 ? undefined : parseContentTypeAt(this.src(i), SRC_A, SRC_B);
     }
     return v;
   }
@@ -562,8 +608,8 @@ export abstract class SipMessage {
   get contentLength(): number | undefined {
     let v = this._cContentLength;
     if (v === UNSET) {
-      const s = this.single(KNOWN_HEADERS[H.ContentLength]!);
-      v = this._cContentLength = s === undefined ? undefined : parseUInt(s, 'Content-Length', 0x7fffffff);
+      const i = this.singleIndex(KNOWN_HEADERS[H.ContentLength]!);
+      v = this._cContentLength = i < 0 ? undefined : parseUIntAt(this.src(i), SRC_A, SRC_B, 'Content-Length', 0x7fffffff);
     }
     return v;
   }

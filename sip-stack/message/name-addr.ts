@@ -107,16 +107,20 @@ function tokenDisplayName(s: string, a: number, b: number): string {
  * semicolon parameters belong to the header (RFC 3261 §20.10). The URI is checked now and built when read.
  */
 export function parseNameAddr(s: string, header: string): NameAddr {
-  const n = s.length;
-  let i = skipWs(s, 0);
+  return parseNameAddrAt(s, 0, s.length, header);
+}
+
+/** parseNameAddr() of s[a, n) (the parser reads values in place, inside the header text). */
+export function parseNameAddrAt(s: string, a: number, n: number, header: string): NameAddr {
+  let i = skipWs(s, a, n);
   let displayName: string | undefined;
   let uriText: string;
   let lt = -1;
   if (i < n && s.charCodeAt(i) === 0x22) {
-    const end = scanQuoted(s, i);
+    const end = scanQuoted(s, i, n);
     if (end < 0) throw badHeader(header, 'unterminated quoted display name');
     displayName = unquote(s.slice(i, end));
-    i = skipWs(s, end);
+    i = skipWs(s, end, n);
     if (i >= n || s.charCodeAt(i) !== 0x3c) throw badHeader(header, 'quoted display name not followed by <URI>');
     lt = i;
   } else {
@@ -134,7 +138,7 @@ export function parseNameAddr(s: string, header: string): NameAddr {
   }
   if (lt >= 0) {
     const gt = s.indexOf('>', lt + 1);
-    if (gt < 0) throw badHeader(header, 'missing >');
+    if (gt < 0 || gt >= n) throw badHeader(header, 'missing >');
     uriText = s.slice(lt + 1, gt);
     i = gt + 1;
   } else {
@@ -150,9 +154,9 @@ export function parseNameAddr(s: string, header: string): NameAddr {
   }
   checkUri(uriText, header);
   const params = newParams();
-  i = parseHeaderParams(s, i, params, header);
-  i = skipWs(s, i);
-  if (i !== n) throw badHeader(header, `unexpected text '${s.slice(i, i + 20)}'`);
+  i = parseHeaderParams(s, i, params, header, n);
+  i = skipWs(s, i, n);
+  if (i !== n) throw badHeader(header, `unexpected text '${s.slice(i, Math.min(n, i + 20))}'`);
   return NameAddr.lazy(uriText, header, displayName, params);
 }
 

@@ -53,8 +53,7 @@ export function trimLws(s: string): string {
   return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
-export function skipWs(s: string, i: number): number {
-  const n = s.length;
+export function skipWs(s: string, i: number, n: number = s.length): number {
   while (i < n) {
     const c = s.charCodeAt(i);
     if (c !== 0x20 && c !== 0x09) break;
@@ -63,19 +62,17 @@ export function skipWs(s: string, i: number): number {
   return i;
 }
 
-/** Index after the token starting at i (i itself when none). */
-export function scanToken(s: string, i: number): number {
-  const n = s.length;
+/** Index after the token starting at i (i itself when none); n bounds the scan. */
+export function scanToken(s: string, i: number, n: number = s.length): number {
   while (i < n && isTokenChar(s.charCodeAt(i))) i++;
   return i;
 }
 
 /**
  * Index just after the closing quote of the quoted-string whose opening quote is at i; -1 when unterminated.
- * Backslash escapes one character (RFC 3261 quoted-pair).
+ * Backslash escapes one character (RFC 3261 quoted-pair). n bounds the scan.
  */
-export function scanQuoted(s: string, i: number): number {
-  const n = s.length;
+export function scanQuoted(s: string, i: number, n: number = s.length): number {
   i++;
   while (i < n) {
     const c = s.charCodeAt(i);
@@ -240,10 +237,9 @@ function storeParam(out: Params, k: number, s: string, a: number, b: number, v: 
 /**
  * Parse `*( SEMI generic-param )` of a header starting at i (LWS allowed around `;` and `=`). Values keep
  * their quotes when quoted (use unquote()). Returns the index after the last parameter; stops at the first
- * character that does not continue a parameter list.
+ * character that does not continue a parameter list. s[.., n) is the value (n defaults to the end of s).
  */
-export function parseHeaderParams(s: string, i: number, out: Params, header: string): number {
-  const n = s.length;
+export function parseHeaderParams(s: string, i: number, out: Params, header: string, n: number = s.length): number {
   for (;;) {
     while (i < n) {
       const c = s.charCodeAt(i);
@@ -272,9 +268,9 @@ export function parseHeaderParams(s: string, i: number, out: Params, header: str
       i++;
     }
     if (i < n && s.charCodeAt(i) === 0x3d) {
-      i = skipWs(s, i + 1);
+      i = skipWs(s, i + 1, n);
       if (i < n && s.charCodeAt(i) === 0x22) {
-        const end = scanQuoted(s, i);
+        const end = scanQuoted(s, i, n);
         if (end < 0) throw badHeader(header, `unterminated quoted value of parameter ${paramName(k, s, nameStart, nameEnd)}`);
         storeParam(out, k, s, nameStart, nameEnd, s.slice(i, end));
         i = end;

@@ -8,13 +8,21 @@ import { type Params, newParams, newDict, parseHeaderParams, scanQuoted, scanTok
 
 /** Parse a non-negative decimal integer of at most maxDigits digits (leading zeros allowed, up to `max`). */
 export function parseUInt(s: string, header: string, max: number): number {
-  const t = s.length > 0 && s.charCodeAt(0) > 0x20 && s.charCodeAt(s.length - 1) > 0x20 && s.charCodeAt(0) < 0x7f &&
-    s.charCodeAt(s.length - 1) < 0x7f ? s : s.trim();
-  if (t.length === 0) throw badHeader(header, 'empty number');
+  return parseUIntAt(s, 0, s.length, header, max);
+}
+
+/** parseUInt() of s[a, b). Outer whitespace is ignored as String.prototype.trim() would. */
+export function parseUIntAt(s: string, a: number, b: number, header: string, max: number): number {
+  if (a < b && (s.charCodeAt(a) <= 0x20 || s.charCodeAt(a) >= 0x7f || s.charCodeAt(b - 1) <= 0x20 || s.charCodeAt(b - 1) >= 0x7f)) {
+    s = s.slice(a, b).trim();
+    a = 0;
+    b = s.length;
+  }
+  if (a >= b) throw badHeader(header, 'empty number');
   let v = 0;
-  for (let i = 0; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) throw badHeader(header, `not a number: '${t.slice(0, 20)}'`);
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) throw badHeader(header, `not a number: '${s.slice(a, Math.min(b, a + 20))}'`);
     v = v * 10 + (c - 0x30);
     if (v > max) throw badHeader(header, `value above ${max}`);
   }
@@ -30,8 +38,12 @@ export interface CSeq {
 
 /** CSeq = 1*DIGIT LWS Method; the number must be below 2^31 (RFC 3261 §8.1.1.5). */
 export function parseCSeq(s: string): CSeq {
-  const n = s.length;
-  let i = skipWs(s, 0);
+  return parseCSeqAt(s, 0, s.length);
+}
+
+/** parseCSeq() of s[a, n). */
+export function parseCSeqAt(s: string, a: number, n: number): CSeq {
+  let i = skipWs(s, a, n);
   const st = i;
   let v = 0;
   while (i < n) {
@@ -43,13 +55,13 @@ export function parseCSeq(s: string): CSeq {
   }
   if (i === st) throw badHeader('CSeq', 'missing sequence number');
   const sp = i;
-  i = skipWs(s, i);
+  i = skipWs(s, i, n);
   if (i === sp) throw badHeader('CSeq', 'missing whitespace before method');
   const ms = i;
-  i = scanToken(s, i);
+  i = scanToken(s, i, n);
   if (i === ms) throw badHeader('CSeq', 'missing method');
   const method = methodName(s, ms, i);
-  if (skipWs(s, i) !== n) throw badHeader('CSeq', 'unexpected text after method');
+  if (skipWs(s, i, n) !== n) throw badHeader('CSeq', 'unexpected text after method');
   return { seq: v, method };
 }
 
@@ -169,22 +181,26 @@ function lowerConst(s: string, a: number, name: string): string {
 
 /** media-type = m-type SLASH m-subtype *(SEMI m-parameter) */
 export function parseContentType(s: string, header = 'Content-Type'): ContentType {
-  const n = s.length;
-  let i = skipWs(s, 0);
+  return parseContentTypeAt(s, 0, s.length, header);
+}
+
+/** parseContentType() of s[a, n). */
+export function parseContentTypeAt(s: string, a: number, n: number, header = 'Content-Type'): ContentType {
+  let i = skipWs(s, a, n);
   const ts = i;
-  i = scanToken(s, i);
+  i = scanToken(s, i, n);
   if (i === ts) throw badHeader(header, 'missing type');
   const type = i - ts === 11 ? lowerConst(s, ts, 'application') : s.slice(ts, i);
-  i = skipWs(s, i);
+  i = skipWs(s, i, n);
   if (i >= n || s.charCodeAt(i) !== 0x2f) throw badHeader(header, 'missing /subtype');
-  i = skipWs(s, i + 1);
+  i = skipWs(s, i + 1, n);
   const ss = i;
-  i = scanToken(s, i);
+  i = scanToken(s, i, n);
   if (i === ss) throw badHeader(header, 'missing subtype');
   const subtype = i - ss === 3 ? lowerConst(s, ss, 'sdp') : s.slice(ss, i);
   const params = newParams();
-  i = parseHeaderParams(s, i, params, header);
-  if (skipWs(s, i) !== n) throw badHeader(header, `unexpected text '${s.slice(i, i + 20)}'`);
+  i = parseHeaderParams(s, i, params, header, n);
+  if (skipWs(s, i, n) !== n) throw badHeader(header, `unexpected text '${s.slice(i, Math.min(n, i + 20))}'`);
   return new ContentType(type, subtype, params);
 }
 

@@ -122,21 +122,25 @@ function isUpperAscii(s: string): boolean {
 
 /** Parse one via-parm (the caller splits comma lists). */
 export function parseVia(s: string): Via {
+  return parseViaAt(s, 0, s.length);
+}
+
+/** parseVia() of s[a, n) (the parser reads values in place, inside the header text). */
+export function parseViaAt(s: string, a: number, n: number): Via {
   const H = 'Via';
-  const n = s.length;
-  let i = skipWs(s, 0);
+  let i = skipWs(s, a, n);
   // sent-protocol: three tokens separated by '/' (LWS allowed around it).
   let protocol = '';
   let version = '';
   let transport = '';
   for (let k = 0; k < 3; k++) {
     if (k > 0) {
-      i = skipWs(s, i);
+      i = skipWs(s, i, n);
       if (i >= n || s.charCodeAt(i) !== 0x2f) throw badHeader(H, 'sent-protocol needs name/version/transport');
-      i = skipWs(s, i + 1);
+      i = skipWs(s, i + 1, n);
     }
     const st = i;
-    i = scanToken(s, i);
+    i = scanToken(s, i, n);
     if (i === st) throw badHeader(H, 'empty sent-protocol element');
     if (k === 0) {
       protocol = i - st === 3 && (s.charCodeAt(st) | 0x20) === 0x73 && (s.charCodeAt(st + 1) | 0x20) === 0x69 &&
@@ -149,12 +153,12 @@ export function parseVia(s: string): Via {
     }
   }
   const sp = i;
-  i = skipWs(s, i);
+  i = skipWs(s, i, n);
   if (i === sp) throw badHeader(H, 'missing whitespace before sent-by');
   const hostStart = i;
   if (i < n && s.charCodeAt(i) === 0x5b) {
     const close = s.indexOf(']', i);
-    if (close < 0) throw badHeader(H, 'unterminated IPv6 reference');
+    if (close < 0 || close >= n) throw badHeader(H, 'unterminated IPv6 reference');
     for (let j = i + 1; j < close; j++) {
       const c = s.charCodeAt(j);
       const ok = (c >= 0x30 && c <= 0x3a) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66) || c === 0x2e;
@@ -172,9 +176,9 @@ export function parseVia(s: string): Via {
   if (i === hostStart) throw badHeader(H, 'missing host');
   const host = s.slice(hostStart, i);
   let port: number | undefined;
-  i = skipWs(s, i);
+  i = skipWs(s, i, n);
   if (i < n && s.charCodeAt(i) === 0x3a) {
-    i = skipWs(s, i + 1);
+    i = skipWs(s, i + 1, n);
     const pStart = i;
     let v = 0;
     while (i < n && i - pStart < 6) {
@@ -189,8 +193,8 @@ export function parseVia(s: string): Via {
     port = v;
   }
   const params = newParams();
-  i = parseHeaderParams(s, i, params, H);
-  i = skipWs(s, i);
-  if (i !== n) throw badHeader(H, `unexpected text '${s.slice(i, i + 20)}'`);
+  i = parseHeaderParams(s, i, params, H, n);
+  i = skipWs(s, i, n);
+  if (i !== n) throw badHeader(H, `unexpected text '${s.slice(i, Math.min(n, i + 20))}'`);
   return new Via(transport, host, port, params, protocol, version);
 }

@@ -1,0 +1,166 @@
+/**
+ * Wire-mode internals of the message layer: header lines stored as offsets into the datagram, the header-name
+ * table looked up from bytes, values read in place from the header text, URIs checked without being built
+ * (checkUri) and built on first read. Every getter must give the same answer in wire mode as in field mode (the
+ * array of HeaderField a message switches to on its first change).
+ */
+import t from 'tap';
+import { readdirSync, readFileSync } from 'node:fs';
+import {
+  parseMessage,
+  parseUri,
+  parseNameAddr,
+  SipParseError,
+  SipRequest,
+  type SipMessageAny,
+} from '../../../sip-stack/message/index.js';
+import { lookupHeaderId, lookupHeaderName, KNOWN_HEADERS } from '../../../sip-stack/message/header-names.js';
+import { checkUri, URI_HAS_HEADERS } from '../../../sip-stack/message/uri.js';
+import { fixturePath } from '../../helpers/env.js';
+import { ordinaryMessages } from './fuzzer.js';
+
+const GETTERS = ['via', 'topVia', 'from', 'to', 'callId', 'cseq', 'maxForwards', 'contact', 'route', 'recordRoute',
+  'path', 'expires', 'minExpires', 'contentType', 'contentLength', 'authorization', 'proxyAuthorization',
+  'wwwAuthenticate', 'proxyAuthenticate', 'supported', 'require', 'proxyRequire', 'unsupported', 'allow', 'reasons',
+  'referTo', 'referredBy', 'replaces', 'event', 'subscriptionState', 'rseq', 'rack', 'date'] as const;
+
+/** A getter's value or error, as comparable text (typed values through their wire form, URIs included). */
+function read(m: SipMessageAny, name: (typeof GETTERS)[number]): string {
+  try {
+    const v = (m as unknown as Record<string, unknown>)[name];
+    const uris = (x: unknown): unknown => (x !== null && typeof x === 'object' && 'uri' in x ? String((x as { uri: unknown }).uri) : '');
+    return JSON.stringify(v, (_k, x: unknown) => (x instanceof Date ? x.toISOString() : x !== null && typeof x === 'object' &&
+      !Array.isArray(x) && (x as object).toString !== Object.prototype.toString ? `${String(x)} ${String(uris(x))}` : x));
+  } catch (e) {
+    return e instanceof SipParseError ? `error ${e.code} ${e.header} ${e.reason}` : `unexpected ${String(e)}`;
+  }
+}
+
+const torture = readdirSync(fixturePath('rfc4475')).filter((f) => f.endsWith('.dat')).sort()
+  .map((f) => [f, readFileSync(fixturePath('rfc4475', f))] as const);
+const corpus = [...ordinaryMessages().map((b, i) => [`ordinary ${i}`, b] as const), ...torture];
+
+t.test('every getter, get/getAll/getLines and the serialization agree in wire mode and field mode', async (t) => {
+  let compared = 0;
+  for (const [name, buf] of corpus) {
+    let wire: SipMessageAny;
+    let field: SipMessageAny;
+    try {
+      wire = parseMessage(buf);
+      field = parseMessage(buf);
+    } catch {
+      continue; // rejected messages are covered by rfc4475.test.ts
+    }
+    const lines = field.headers; // switches `field` to field mode
+    for (const g of GETTERS) t.equal(read(wire, g), read(field, g), `${name}: ${g}`);
+    const names = new Set(lines.map((h) => h.name));
+    for (const h of names) {
+      t.equal(wire.get(h), field.get(h), `${name}: get(${h})`);
+      t.same(wire.getAll(h.toUpperCase()), field.getAll(h), `${name}: getAll(${h})`);
+      t.same(wire.getLines(h.toLowerCase()), field.getLines(h), `${name}: getLines(${h})`);
+    }
+    t.equal(wire.get('X-Not-There'), undefined);
+    t.equal(wire.toString(), field.toString(), `${name}: same wire form`);
+    wire.set('X-Changed', 1);
+    field.set('X-Changed', 1);
+    t.equal(wire.toString(), field.toString(), `${name}: same wire form after a change`);
+    compared++;
+  }
+  t.ok(compared >= 35, `${compared} messages compared`);
+});
+
+t.test('an untouched message serializes to the same Buffer every time; a change rebuilds it', async (t) => {
+  const buf = ordinaryMessages()[0]!;
+  const m = parseMessage(buf);
+  const a = m.toBuffer();
+  t.equal(a, m.toBuffer(), 'the same view');
+  t.equal(Buffer.compare(a, buf), 0, 'byte-identical');
+  m.set('Subject', 'x');
+  t.not(m.toBuffer(), a);
+  t.match(m.toString(), /\r\nSubject: x\r\n/);
+});
+
+t.test('header names are found from bytes: every known name, compact form and case; unknown names are not', async (t) => {
+  const id = (s: string): number => { const b = Buffer.from(s, 'latin1'); return lookupHeaderId(b, 0, b.length); };
+  for (const e of KNOWN_HEADERS) {
+    t.equal(id(e.canonical), e.id, e.canonical);
+    t.equal(id(e.key.toUpperCase()), e.id, e.key.toUpperCase());
+    t.equal(lookupHeaderName(e.key).id, e.id);
+  }
+  for (const [compact, key] of [['v', 'via'], ['I', 'call-id'], ['f', 'from'], ['T', 'to'], ['m', 'contact'], ['l', 'content-length'],
+    ['c', 'content-type'], ['k', 'supported'], ['o', 'event'], ['r', 'refer-to'], ['b', 'referred-by']] as const) {
+    t.equal(id(compact), lookupHeaderName(key).id, `compact ${compact}`);
+  }
+  // CR folds onto '-' when OR-ed with 0x20, '_' onto DEL: neither may make a known name.
+  for (const unknown of ['Call\rID', 'Call_ID', 'Vias', 'Vi', 'X-Via', 'C%6Fntact', 'CSeq2', 'From-', 'z']) {
+    t.equal(id(unknown), -1, `unknown ${JSON.stringify(unknown)}`);
+  }
+});
+
+t.test('values are read in place: compact names, folding, LWS around the colon, non-ASCII sections', async (t) => {
+  const m = parseMessage(Buffer.from(
+    'MESSAGE sip:bob@example.com SIP/2.0\r\n' +
+    'v  :  SIP/2.0/UDP h.example.com;branch=z9hG4bKw1\r\n' +
+    'f:<sip:alice@example.com>\r\n  ;tag=a1\r\n' +
+    't: "Bj\u00f6rn" <sip:bob@example.com>\r\n' +
+    'i: w-1\r\nCSeq:\t7 MESSAGE\r\nMax-Forwards: 70\r\nContent-Type: text/plain;charset=utf-8\r\nl: 5\r\n\r\nhello', 'utf8')) as SipRequest;
+  t.equal(m.topVia!.branch, 'z9hG4bKw1');
+  t.equal(m.from!.tag, 'a1', 'folded From');
+  t.equal(m.get('From'), '<sip:alice@example.com> ;tag=a1');
+  t.equal(m.to!.displayName, 'Bj\u00f6rn', 'UTF-8 display name');
+  t.equal(m.cseq!.seq, 7);
+  t.equal(m.contentType!.params['charset'], 'utf-8');
+  t.equal(m.body.toString(), 'hello');
+  // ASCII header section, non-ASCII body: values still come from the latin1 text.
+  const n = parseMessage(Buffer.from('MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKw2\r\n' +
+    'From: <sip:a@b>;tag=1\r\nTo: <sip:b@c>\r\nCall-ID: w-2\r\nCSeq: 1 MESSAGE\r\nContent-Length: 6\r\n\r\nh\u00e9llo', 'utf8'));
+  t.equal(n.topVia!.branch, 'z9hG4bKw2');
+  t.equal(n.body.toString('utf8'), 'h\u00e9llo');
+});
+
+t.test('a number value starting with a non-ASCII character is a 400 naming the header (fuzz regression)', async (t) => {
+  const buf = Buffer.from('REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKr\r\nMax-Forwards: \u00b70\r\n' +
+    'From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\nCall-ID: r-1\r\nCSeq: 2 REGISTER\r\nl: 0\r\n\r\n', 'utf8');
+  try {
+    parseMessage(buf);
+    t.fail('parsed');
+  } catch (e) {
+    t.ok(e instanceof SipParseError);
+    t.equal((e as SipParseError).code, 'DPBX_ERR_SIP_BAD_HEADER');
+    t.equal((e as SipParseError).header, 'Max-Forwards');
+    t.equal((e as { cause?: unknown }).cause, undefined, 'not an internal failure');
+    t.type((e as SipParseError).responseFor, 'function');
+  }
+});
+
+t.test('checkUri fails exactly when parseUri does, with the same error, and flags URI headers', async (t) => {
+  const uris = ['sip:alice@example.com', 'sips:a:pw@[2001:db8::1]:5061;transport=tcp;lr', 'sip:host;x=a@b', 'sip:a@b?subject=x&h=y',
+    'sip:a@b?', 'sip:a@b?=x', 'sip:a@b?x', 'sip:@b', 'sip::pw@b', 'sip:a@', 'sip:a@b:99999', 'sip:a@b:5060x', 'sip:a@[zz]',
+    'sip:a@[::1', 'sip:a@[]', 'sip:a@b;;lr', 'sip:a@b;=v', 'sip:a@b;%6C%72', 'tel:+1-201-555-0123;ext=1', 'tel:;x', 'tel:1?x',
+    'mailto:a@b', 'x:', '1sip:a', 'sip:a b@c', 'sip:a<b@c', 'SIP:ALICE@EXAMPLE.COM', 'sip:a@b c', '', 'sip', 'sip:a%zz@b'];
+  for (const u of uris) {
+    let parsed: ReturnType<typeof parseUri> | undefined;
+    let perr = '';
+    try { parsed = parseUri(u, 'To'); } catch (e) { perr = (e as SipParseError).reason; }
+    let flags = -1;
+    let cerr = '';
+    try { flags = checkUri(u, 'To'); } catch (e) { cerr = (e as SipParseError).reason; }
+    t.equal(cerr, perr, `${JSON.stringify(u)}: same outcome`);
+    if (parsed !== undefined) {
+      const hasHeaders = parsed.isSip && Object.keys(parsed.headers).length > 0;
+      t.equal(flags === URI_HAS_HEADERS, hasHeaders, `${JSON.stringify(u)}: URI headers flag`);
+    }
+  }
+});
+
+t.test('name-addr URIs are built on first read and can be replaced', async (t) => {
+  const na = parseNameAddr('"A" <sip:%61lice@example.com;transport=TCP>;tag=9', 'From');
+  t.equal(na.tag, '9');
+  const u = na.uri;
+  t.equal(u.user, 'alice');
+  t.equal(u.transport, 'tcp');
+  t.equal(na.uri, u, 'built once');
+  na.uri = parseUri('sip:bob@example.net');
+  t.equal(na.toString(), '"A" <sip:bob@example.net>;tag=9');
+  t.throws(() => parseNameAddr('<sip:a b@c>', 'To'), SipParseError, 'a bad URI fails at parse time, not on read');
+});
