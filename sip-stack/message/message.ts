@@ -490,9 +490,13 @@ export abstract class SipMessage {
         const a = SRC_A;
         const b = SRC_B;
         const comma = s.indexOf(',', a);
-        // Same elements as splitList() of the value (values are LWS-trimmed; empty elements are dropped).
-        if (comma < 0 || comma >= b) { if (b > a) out.push(parseViaAt(s, a, b)); }
-        else for (const p of splitList(s.slice(a, b))) out.push(parseVia(p));
+        // Same elements as splitList() of the value (values are LWS-trimmed; empty elements are dropped). The
+        // top one is the topVia already parsed, when it was.
+        const top = out.length === 0 ? this._cTopVia : UNSET;
+        if (comma < 0 || comma >= b) { if (b > a) out.push(top !== UNSET && top !== undefined ? top : parseViaAt(s, a, b)); }
+        else {
+          for (const p of splitList(s.slice(a, b))) out.push(out.length === 0 && top !== UNSET && top !== undefined ? top : parseVia(p));
+        }
       }
       v = this._cVia = out.length === 0 ? undefined : out;
     }
@@ -838,7 +842,25 @@ function parseContactLines(lines: string[]): NameAddr[] | '*' {
 /** Token-list headers (Supported, Require, Allow, ...): the elements of every line, each a token. */
 function parseTokenLines(lines: string[], header: string): string[] {
   const out: string[] = [];
-  for (const l of lines) for (const p of splitList(l)) out.push(p);
+  for (const l of lines) {
+    if (l.indexOf('"') >= 0 || l.indexOf('<') >= 0) {
+      for (const p of splitList(l)) out.push(p);
+      continue;
+    }
+    // No quotes or angle brackets: splitList() is a split at every comma (elements LWS-trimmed, empty ones dropped).
+    let start = 0;
+    for (;;) {
+      let end = l.indexOf(',', start);
+      if (end < 0) end = l.length;
+      let a = start;
+      let b = end;
+      while (a < b && (l.charCodeAt(a) === 0x20 || l.charCodeAt(a) === 0x09)) a++;
+      while (b > a && (l.charCodeAt(b - 1) === 0x20 || l.charCodeAt(b - 1) === 0x09)) b--;
+      if (b > a) out.push(l.slice(a, b));
+      if (end >= l.length) break;
+      start = end + 1;
+    }
+  }
   return parseTokenList(out, header);
 }
 
