@@ -5,7 +5,7 @@
  *   exit 1  could not start (port in use, config that does not load, ...)
  *   exit 2  a bad environment variable (one line on stderr naming it)
  */
-import { createPbx, VERSION } from '../lib/index.js';
+import { createPbx, SHUTDOWN_DRAIN_MS, VERSION } from '../lib/index.js';
 import { createLogger } from '../lib/log.js';
 import { optionsFromEnv, OptionsError, redactOptions } from '../lib/options.js';
 
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     }
     exiting = true;
     logger.info({ signal }, 'stopping');
-    pbx.stop().then(
+    pbx.stop({ drainMs: SHUTDOWN_DRAIN_MS }).then(
       () => process.exit(0),
       (err) => {
         logger.error({ err: String(err) }, 'stop failed');

@@ -5,23 +5,23 @@
  * Options are the environment variables of SPEC §1 in camelCase (lib/options.ts holds the defaults, in one
  * place); a library user may also pass an in-process `config` object whose hooks are functions.
  */
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { ApiServer, type ApiBackend } from './api/index.js';
 import { createConfigSource, findDomain, redactConfig, type Config, type ConfigSource, type ReloadResult } from './config/index.js';
 import { createLogger, silentLogger, type Logger } from './log.js';
 import { MetricsRegistry } from './metrics.js';
 import { optionsFromEnv, OptionsError, type PbxOptions } from './options.js';
-import { readFileSync } from 'node:fs';
 import { Registrar } from './registrar/index.js';
 import { createRegistrationStore, type RegistrationStore } from './state/index.js';
-import { HookClient } from './hooks/index.js';
+import { HookClient, StatusHookQueue } from './hooks/index.js';
+import { VERSION } from './version.js';
 import { PbxRouter, PBX_METHODS, PBX_OPTION_TAGS } from './b2bua/router.js';
 import { CallBinding } from './b2bua/call-binding.js';
 import { TrunkRegistrations } from './trunks/index.js';
 import { DigestServer, UserAgent, type ListenOptions, type SipMessageAny } from '../sip-stack/index.js';
 import { createRelay, type Relay } from '../media/relay/index.js';
 import { CallEngine, type LadderEntry } from './call/index.js';
-import { StatusHookQueue } from './hooks/index.js';
 import { logCodecStatus } from '../codecs/index.js';
 
 
@@ -69,7 +69,8 @@ function configEnv(o: PbxOptions): Record<string, string | undefined> {
   };
 }
 
-const VERSION_TEXT = '0.1.0';
+/** How long POST /shutdown and SIGTERM wait for live calls before ending them. */
+export const SHUTDOWN_DRAIN_MS = 30_000;
 
 export class Pbx {
   readonly options: PbxOptions;
@@ -108,6 +109,7 @@ export class Pbx {
     this.hooks = new HookClient({
       timeoutMs: this.options.hookTimeoutMs,
       filePath: this.options.filePath,
+      logger: this.logger.child({ ns: 'hooks' }),
       ...(this.options.hookSecret ? { secret: this.options.hookSecret } : {}),
     });
     this.registrar = new Registrar({
@@ -262,7 +264,7 @@ export class Pbx {
       this.ua = new UserAgent({
         listen: this.listenOptions(),
         publicAddress: this.options.publicIp,
-        userAgent: `dragon-pbx/${VERSION_TEXT}`,
+        userAgent: `dragon-pbx/${VERSION}`,
         methods: [...PBX_METHODS],
         supported: [...PBX_OPTION_TAGS],
         logger: this.logger.child({ ns: 'sip' }),
@@ -290,7 +292,7 @@ export class Pbx {
       this.trunks.start(cfg);
       this.offTrunks = this.config.on('change', (c) => this.trunks?.update(c));
       this.metrics.registerCounters('dpbx_trunks', 'trunk registrations', () => ({ ...this.trunks!.counters }));
-      // With SIP_PORT=0 the OS picks the UDP port; TCP follows on the same number when it is free.
+      // With SIP_PORT=0 each listener gets its own OS-chosen port.
       addresses.sip = bound.map((b) => ({ transport: b.transport, address: b.address, port: b.port }));
       if (this.wantApi) {
         this.api = new ApiServer({
@@ -321,10 +323,20 @@ export class Pbx {
     return r;
   }
 
-  /** Graceful stop: refuse new work, then close listeners and sources. Idempotent. */
-  stop(): Promise<void> {
+  /**
+   * Graceful stop: new calls are refused (503 + Retry-After) at once; live calls get up to `drainMs` to end by
+   * themselves (SPEC §7 POST /shutdown: "wait for active ones"); then the rest are ended, trunks un-register and
+   * listeners and sources close. Idempotent (the first call's drainMs wins).
+   */
+  stop(opts: { drainMs?: number } = {}): Promise<void> {
     this.stopping ??= (async () => {
       this.state = 'draining';
+      this.router.draining = true;
+      const deadline = Date.now() + Math.max(0, opts.drainMs ?? 0);
+      if (this.engine.activeCalls > 0 && Date.now() < deadline) {
+        this.logger.info({ calls: this.engine.activeCalls, drainMs: opts.drainMs }, 'draining: waiting for live calls');
+        while (this.engine.activeCalls > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      }
       await this.release();
       this.state = 'stopped';
       this.logger.info({}, 'stopped');
@@ -445,7 +457,7 @@ export class Pbx {
         return r.ok ? { ok: true } : { ok: false, error: r.error.message };
       },
       shutdown: async () => {
-        setImmediate(() => void this.stop());
+        setImmediate(() => void this.stop({ drainMs: SHUTDOWN_DRAIN_MS }));
       },
     };
   }

@@ -41,6 +41,8 @@ export interface RouterCounters {
 export class PbxRouter {
   readonly counters: RouterCounters = { requests: 0, invites: 0, unknownDomain: 0, handlerErrors: 0 };
   calls: InviteHandler | undefined;
+  /** Set while the PBX shuts down: new INVITEs get 503 with Retry-After. */
+  draining = false;
 
   constructor(private readonly opts: PbxRouterOptions) {
     this.calls = opts.calls;
@@ -95,6 +97,10 @@ export class PbxRouter {
   invite(uas: UasInvite): void {
     this.counters.invites++;
     try {
+      if (this.draining) {
+        uas.reject(503, { reason: 'Shutting Down', headers: { 'Retry-After': 30 } });
+        return;
+      }
       // SPEC §6: a trunk is identified by its source address first; its calls belong to its domain whatever the
       // Request-URI host is (carriers send to our IP address).
       const cfg = this.opts.config();
