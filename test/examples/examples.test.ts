@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixturePath, hasCommand, repoRoot, skipUnless } from '../helpers/env.js';
+import { fixturePath, hasCommand, repoRoot, skipUnless, freeUdpPort } from '../helpers/env.js';
 import { HookClient, signHookBody } from '../../lib/hooks/index.js';
 import { parseCallScript, type ConnectVerb, type PauseVerb, type ResponseVerb } from '../../lib/script/index.js';
 import { normalizeConfig } from '../../lib/config/index.js';
@@ -112,17 +112,6 @@ function post(url: string, body: unknown, headers: Record<string, string> = {}):
     });
     req.on('error', reject);
     req.end(raw);
-  });
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
   });
 }
 

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
+import { createSocket } from 'node:dgram';
 
 function findRepoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -73,4 +74,16 @@ export async function skipUnlessRedis(): Promise<false | string> {
 /** skip option for a test that needs PostgreSQL on 127.0.0.1:5432. */
 export async function skipUnlessPostgres(): Promise<false | string> {
   return skipUnless(await tcpReachable('127.0.0.1', 5432), 'PostgreSQL on 127.0.0.1:5432');
+}
+
+/** A UDP port that was free on `host` a moment ago (for peers such as sipp that need a port on their command line). */
+export function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    s.once('error', reject);
+    s.bind(0, host, () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
 }

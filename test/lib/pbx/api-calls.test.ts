@@ -2,19 +2,8 @@
 // hang up by DELETE (both legs released), then its CDR. Redirect (PUT) is tested in api-redirect.test.ts.
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { createPbx } from '../../../lib/index.js';
-import { skipUnlessCommand } from '../../helpers/env.js';
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+import { skipUnlessCommand, freeUdpPort } from '../../helpers/env.js';
 
 function sipp(args: string[]): ChildProcess {
   return spawn('sipp', [...args, '-nostdin', '-i', '127.0.0.1'], { stdio: 'ignore', cwd: '/tmp' });

@@ -2,19 +2,8 @@
 // in-process function) connects it to sipp's built-in uas, the call is answered, ACKed and hung up by BYE.
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { createPbx } from '../../../lib/index.js';
-import { skipUnlessCommand } from '../../helpers/env.js';
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+import { skipUnlessCommand, freeUdpPort } from '../../helpers/env.js';
 
 function sipp(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
   const child = spawn('sipp', [...args, '-nostdin', '-i', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/tmp' });

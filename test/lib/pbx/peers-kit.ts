@@ -3,29 +3,20 @@
  * loopback with its own RTP range, sipp processes run in the background, free ports, sipp log files, polling.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPbx, type Pbx } from '../../../lib/index.js';
-import { fixturePath } from '../../helpers/env.js';
+import { fixturePath, freeUdpPort } from '../../helpers/env.js';
+
+/** Re-exported for the tests that use this kit. */
+export { freeUdpPort };
 
 export interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
 /** A UDP port that was free a moment ago on `host` (sipp's `-p` cannot take 0). */
-export function freeUdpPort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, host, () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 /** A random even RTP range of `size` ports for this file, so test files can run in parallel. */
 export function rtpRange(size = 40): { rtpPortMin: number; rtpPortMax: number } {
   const min = 30000 + Math.floor(Math.random() * 450) * 40;

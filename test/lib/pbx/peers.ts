@@ -3,8 +3,10 @@
  * ports, wait for a condition without fixed sleeps.
  */
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { fixturePath } from '../../helpers/env.js';
+import { fixturePath, freeUdpPort } from '../../helpers/env.js';
+
+/** Re-exported for the tests that use this kit. */
+export { freeUdpPort };
 
 export interface SippResult {
   code: number | null;
@@ -31,17 +33,6 @@ export function runSipp(args: string[], killAfterMs = 30000): Promise<SippResult
 }
 
 /** A UDP port that was free a moment ago on 127.0.0.1 (for sipp's `-p`, which cannot take 0). */
-export function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 export interface RegisterArgs {
   /** The PBX's UDP port on 127.0.0.1. */
   port: number;

@@ -5,17 +5,7 @@ import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createPbx } from '../../../lib/index.js';
 import { parseMessage, type SipResponse } from '../../../sip-stack/index.js';
-import { skipUnlessCommand } from '../../helpers/env.js';
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+import { skipUnlessCommand, freeUdpPort } from '../../helpers/env.js';
 
 const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
 

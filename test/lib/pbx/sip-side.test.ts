@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createPbx, type Pbx } from '../../../lib/index.js';
 import { parseMessage, type SipResponse } from '../../../sip-stack/index.js';
-import { fixturePath, skipUnlessCommand } from '../../helpers/env.js';
+import { fixturePath, skipUnlessCommand, freeUdpPort } from '../../helpers/env.js';
 
 const config = {
   domains: {
@@ -33,16 +33,6 @@ function sipp(args: string[]): Promise<{ code: number | null; out: string }> {
     p.on('exit', (code) => {
       clearTimeout(kill);
       resolve({ code, out });
-    });
-  });
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
     });
   });
 }

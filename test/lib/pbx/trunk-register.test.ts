@@ -3,19 +3,8 @@
 // (Expires: 0) when it stops — the carrier scenario only completes when all of that happened.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { createPbx } from '../../../lib/index.js';
-import { fixturePath, skipUnlessCommand } from '../../helpers/env.js';
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+import { fixturePath, skipUnlessCommand, freeUdpPort } from '../../helpers/env.js';
 
 t.test('trunk registration lives and dies with the PBX', { skip: skipUnlessCommand('sipp'), timeout: 150000 }, async (t) => {
   const port = await freeUdpPort();

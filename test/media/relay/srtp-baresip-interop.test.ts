@@ -13,7 +13,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { skipUnlessCommand } from '../../helpers/env.js';
+import { skipUnlessCommand, freeUdpPort } from '../../helpers/env.js';
 import { createRelay } from '../../../media/relay/index.js';
 import { parseSdp, serializeSdp, SdpLocalSession } from '../../../media/sdp/index.js';
 import { generateSrtpKeySalt } from '../../../media/rtp/index.js';
@@ -37,16 +37,6 @@ function loudPart(s: Int16Array, threshold = 2000): Int16Array {
   first += 400; // skip the jitter buffer's start-up
   last -= 400;
   return first < last ? s.subarray(first, last) : new Int16Array(0);
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 /** Just enough of a SIP UAS (RFC 3261 §8.2) to answer one INVITE with our SDP and accept ACK/BYE. */

@@ -4,20 +4,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { fixturePath } from '../../../helpers/env.js';
+import { fixturePath, freeUdpPort } from '../../../helpers/env.js';
+
+/** Re-exported for the tests that use this kit. */
+export { freeUdpPort };
 
 /** A UDP port on 127.0.0.1 that was free a moment ago (bound to port 0, read, released). */
-export function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const port = s.address().port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
