@@ -12,9 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Relay } from '../../media/relay/index.js';
 import { SdpError } from '../../media/sdp/index.js';
-import type { IncomingRequest, Session, SipResponse, UacInvite, UasInvite, UserAgent, SendTarget } from '../../sip-stack/index.js';
+import type { IncomingRequest, Session, UacInvite, UasInvite, UserAgent, SendTarget } from '../../sip-stack/index.js';
 import {
-  COMPLETED_ELSEWHERE,
   formatReason,
   TypedEmitter,
   type CallEngine,
@@ -57,8 +56,6 @@ export interface BindingCounters {
   infos: number;
   errors: number;
 }
-
-type Listener = (...a: never[]) => void;
 
 /** Run `fn`, log what it throws; for UA calls made in states where they may legitimately fail. */
 function attempt(log: Logger, what: string, fn: () => unknown): void {
@@ -547,5 +544,3 @@ export class CallBinding {
   }
 }
 
-export { COMPLETED_ELSEWHERE };
-export type { Listener, SipResponse };

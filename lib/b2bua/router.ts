@@ -56,7 +56,8 @@ export class PbxRouter {
     const cfg = this.opts.config();
     if (!cfg) return null;
     const host = req.uri.host.replace(/^\[|\]$/g, '').toLowerCase();
-    if (findDomain(cfg, host)) return findDomain(cfg, host)!.name;
+    const served = findDomain(cfg, host);
+    if (served) return served.name;
     if (this.opts.localAddresses().includes(host)) {
       const toHost = req.to?.uri.host?.toLowerCase();
       const d = toHost ? findDomain(cfg, toHost) : undefined;
