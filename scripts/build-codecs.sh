@@ -14,7 +14,7 @@ build_one() { # name exports...
   exp=""
   for e in "$@"; do exp="$exp -Wl,--export=$e"; done
   # shellcheck disable=SC2086
-  "$CLANG" --target=wasm32 -nostdlib -O2 -ffreestanding -fno-builtin -Wall -Werror \
+  "$CLANG" --target=wasm32 -nostdlib -O3 -msimd128 -ffreestanding -fno-builtin -Wall -Werror \
     -ffile-prefix-map="$PWD"=. \
     -Wl,--no-entry -Wl,--export=__heap_base $exp -Wl,--strip-all \
     -o "$OUT/$name.wasm" "codecs/wasm/$name.c"
