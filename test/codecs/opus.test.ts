@@ -78,7 +78,10 @@ t.test('PCM at 8/16 kHz (pcmRate): RTP clock stays 48000, a 1 kHz tone survives,
     const snr = snrDb(y, 1000, pcmRate);
     t.ok(snr > 15, `${pcmRate}: SNR ${snr.toFixed(1)} dB > 15`);
   }
-  t.equal((createEncoder('opus', { complexity: 5 }) as unknown as { complexity: number }).complexity, 5);
+  const cx = (o: Record<string, unknown>) => (createEncoder('opus', o) as unknown as { complexity: number }).complexity;
+  t.equal(cx({}), 5, 'PBX default complexity 5 (OPUS_DEFAULT_COMPLEXITY)');
+  t.equal(cx({ complexity: 10 }), 10);
+  t.equal(cx({ complexity: 0 }), 0);
   t.throws(() => createEncoder('opus', { complexity: 11 }), { code: 'DPBX_ERR_CODEC_BAD_OPTION' });
   t.throws(() => createEncoder('opus', { pcmRate: 44100 }), { code: 'DPBX_ERR_CODEC_BAD_OPTION' });
 });

@@ -106,5 +106,5 @@ t.test('relay plugin: DPBX_OPUS_COMPLEXITY sets the opus encoder complexity; an 
   t.equal(enc.complexity, 4);
   t.same([enc.fec, enc.dtx, enc.bitrate], [true, true, 20000], 'fmtp from the SDP string');
   const plain = createTranscoder(spec).pipeline.encoder as unknown as { complexity: number | undefined };
-  t.equal(plain.complexity, undefined, 'libopus default without the variable');
+  t.equal(plain.complexity, 5, 'the PBX default (OPUS_DEFAULT_COMPLEXITY) without the variable');
 });
