@@ -27,6 +27,10 @@ static inline int32 mult_r(int32 a, int32 b) {
   if (a == MIN_W && b == MIN_W) return MAX_W;
   return (int32)(int16)((a * b + 16384) >> 15);
 }
+/* mult_r for a coefficient b that is never -32768 (filter coefficients, interpolated reflection coefficients
+ * |rp| <= 32767, constants) and a 16-bit a: the special case cannot occur and (a * b + 16384) >> 15 already lies in
+ * [-32768, 32767], so the result is the same as mult_r's without the test and the 16-bit truncation. */
+static inline int32 mult_rc(int32 a, int32 b) { return (a * b + 16384) >> 15; }
 static inline int32 wabs(int32 a) { return a < 0 ? (a == MIN_W ? MAX_W : -a) : a; }
 static inline int32 L_add(int32 a, int32 b) {
   long long s = (long long)a + b;
@@ -171,28 +175,29 @@ static void apcm_inverse(const int32 *xMc, int32 exp, int32 mant, int32 *xMp) {
   }
 }
 
-/* ---- bit packing ---- */
+/* ---- bit packing (MSB first) ---- */
 typedef struct {
   uint8 *p;
-  int32 acc, n;
+  int32 acc, n; /* the n low bits of acc are pending (n < 8) */
 } bw_t;
-static void put(bw_t *w, int32 v, int bits) {
-  for (int b = bits - 1; b >= 0; b--) {
-    w->acc = (w->acc << 1) | ((v >> b) & 1);
-    if (++w->n == 8) {
-      *w->p++ = (uint8)w->acc;
-      w->acc = 0;
-      w->n = 0;
-    }
+static inline void put(bw_t *w, int32 v, int bits) {
+  w->acc = (w->acc << bits) | (v & ((1 << bits) - 1));
+  w->n += bits;
+  while (w->n >= 8) {
+    w->n -= 8;
+    *w->p++ = (uint8)(w->acc >> w->n);
   }
 }
 typedef struct {
   const uint8 *p;
   int32 pos;
 } br_t;
-static int32 get(br_t *r, int bits) {
-  int32 v = 0;
-  for (int b = 0; b < bits; b++, r->pos++) v = (v << 1) | ((r->p[r->pos >> 3] >> (7 - (r->pos & 7))) & 1);
+/* A field (<= 7 bits) starting at bit pos spans at most two bytes; the byte after the 33-byte frame is not read. */
+static inline int32 get(br_t *r, int bits) {
+  int32 i = r->pos >> 3;
+  int32 w = (r->p[i] << 8) | (i + 1 < 33 ? r->p[i + 1] : 0);
+  int32 v = (w >> (16 - (r->pos & 7) - bits)) & ((1 << bits) - 1);
+  r->pos += bits;
   return v;
 }
 
@@ -210,7 +215,7 @@ static void encode_frame(gsm_t *st, const int16 *in, uint8 *out) {
     int32 L_s2 = s1 << 15;
     int32 msp = st->L_z2 >> 15;
     int32 lsp = st->L_z2 - (msp << 15);
-    L_s2 += mult_r(lsp, 32735);
+    L_s2 += mult_rc(lsp, 32735);
     st->L_z2 = L_add(msp * 32735, L_s2);
     int32 sof = L_add(st->L_z2, 16384) >> 15;
     s[k] = add(sof, mult_r(st->mp, -28180));
@@ -294,8 +299,8 @@ static void encode_frame(gsm_t *st, const int16 *in, uint8 *out) {
         for (i = 0; i < 8; i++) {
           int32 ui = st->u[i];
           st->u[i] = sav;
-          sav = add(ui, mult_r(rp[i], di));
-          di = add(di, mult_r(rp[i], ui));
+          sav = add(ui, mult_rc(di, rp[i]));
+          di = add(di, mult_rc(ui, rp[i]));
         }
         s[k] = di;
       }
@@ -351,7 +356,7 @@ static void encode_frame(gsm_t *st, const int16 *in, uint8 *out) {
 
     /* 4.2.12 long-term analysis filtering */
     for (k = 0; k < 40; k++) {
-      dpp[k] = mult_r(QLB[bcj], dp[k - nc]);
+      dpp[k] = mult_rc(dp[k - nc], QLB[bcj]);
       e[5 + k] = sub(d[k], dpp[k]);
     }
     for (k = 0; k < 5; k++) e[k] = e[45 + k] = 0;
@@ -444,7 +449,7 @@ static int decode_frame(gsm_t *st, const uint8 *in, int16 *out) {
     int32 Nr = (Ncr < 40 || Ncr > 120) ? st->nrp : Ncr;
     st->nrp = Nr;
     int32 brp = QLB[bcr];
-    for (k = 0; k < 40; k++) drp[k] = add(erp[k], mult_r(brp, drp[k - Nr]));
+    for (k = 0; k < 40; k++) drp[k] = add(erp[k], mult_rc(drp[k - Nr], brp));
     for (k = 0; k < 40; k++) wt[40 * j + k] = drp[k];
     for (k = 0; k < 120; k++) drpbuf[k] = drpbuf[k + 40];
   }
@@ -460,8 +465,8 @@ static int decode_frame(gsm_t *st, const uint8 *in, int16 *out) {
     for (k = SEG_START[seg]; k < SEG_START[seg + 1]; k++) {
       int32 sri = wt[k];
       for (i = 7; i >= 0; i--) {
-        sri = sub(sri, mult_r(rrp[i], v[i]));
-        v[i + 1] = add(v[i], mult_r(rrp[i], sri));
+        sri = sub(sri, mult_rc(v[i], rrp[i]));
+        v[i + 1] = add(v[i], mult_rc(sri, rrp[i]));
       }
       v[0] = sri;
       wt[k] = sri;
@@ -471,7 +476,7 @@ static int decode_frame(gsm_t *st, const uint8 *in, int16 *out) {
 
   /* 4.3.5 post-processing: de-emphasis, upscaling, truncation to 13 bits */
   for (k = 0; k < 160; k++) {
-    st->msr = add(wt[k], mult_r(st->msr, 28180));
+    st->msr = add(wt[k], mult_rc(st->msr, 28180));
     out[k] = (int16)(add(st->msr, st->msr) & 0xFFF8);
   }
   return 0;
