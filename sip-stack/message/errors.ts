@@ -22,8 +22,20 @@ export interface SipErrorResponder {
   (status?: number, reason?: string): Buffer;
 }
 
-export class SipParseError extends Error {
-  override readonly name = 'SipParseError';
+// Bad input from the network is an expected outcome, not a bug: a stack trace says nothing useful about it, and
+// even without one (Error.stackTraceLimit = 0) the Error constructor costs more than parsing a whole message,
+// which would turn a flood of garbage into a CPU problem. SipParseError is therefore not built by the Error
+// constructor: it is a plain class whose prototype inherits from Error.prototype (`instanceof Error` holds,
+// toString() and util.inspect() treat it as an error), with `message` and `stack` as accessors over private
+// fields (not own enumerable keys, as on an Error). `stack` holds only the first line, "SipParseError: reason";
+// unexpected failures keep theirs in `cause`.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface SipParseError extends Error {
+  cause?: unknown;
+}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class SipParseError {
+  readonly name = 'SipParseError';
   readonly code: SipParseErrorCode;
   /** SIP status to answer a request with: 400, 413, 414, 505 or 513. */
   readonly status: number;
@@ -38,28 +50,34 @@ export class SipParseError extends Error {
   responseFor: SipErrorResponder | undefined;
   /** True when a stream framer can no longer find message boundaries: close the connection. */
   readonly fatal: boolean;
+  #message: string;
+  #stack: string | undefined;
 
   constructor(code: SipParseErrorCode, status: number, reason: string, opts?: { header?: string; fatal?: boolean }) {
-    // Bad input from the network is an expected outcome, not a bug: a stack trace says nothing useful about it
-    // and capturing one costs more than parsing a whole message (it would turn a flood of garbage into a CPU
-    // problem). `stack` therefore holds only the first line; unexpected failures keep theirs in `cause`.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    super(reason);
-    Error.stackTraceLimit = limit;
     this.code = code;
     this.status = status;
     this.reason = sanitizeReason(reason);
     this.header = opts?.header;
     this.fatal = opts?.fatal ?? false;
     this.responseFor = undefined;
+    this.#message = reason;
+    this.#stack = undefined;
   }
+
+  /** The reason as given (Error.prototype.message). */
+  get message(): string { return this.#message; }
+  set message(m: string) { this.#message = m; }
+
+  /** "SipParseError: <message>" (no frames, see above). */
+  get stack(): string { return this.#stack ?? `${this.name}: ${this.#message}`; }
+  set stack(s: string) { this.#stack = s; }
 
   /** Reason phrase for the answer: e.g. "Bad Request (CSeq method does not match request method)". */
   get reasonPhrase(): string {
     return `${defaultReason(this.status)} (${this.reason})`;
   }
 }
+Object.setPrototypeOf(SipParseError.prototype, Error.prototype);
 
 function sanitizeReason(s: string): string {
   const n = Math.min(s.length, 200);
