@@ -5,10 +5,10 @@ import { SipParseError, badHeader, defaultReason } from './errors.js';
 import { type HeaderName, lookupHeaderName, headerKey, KNOWN_HEADERS, H } from './header-names.js';
 import { isToken, splitList, trimLws, latin1At, utf8At } from './scan.js';
 import { SipUri, parseUri, checkUri, URI_HAS_HEADERS } from './uri.js';
-import { NameAddr, parseNameAddr, parseNameAddrAt, parseContact } from './name-addr.js';
-import { Via, parseVia, parseViaAt } from './via.js';
+import { NameAddr, parseNameAddr, parseNameAddrAt, parseContact, parseNameAddrWire } from './name-addr.js';
+import { Via, parseVia, parseViaAt, parseViaWire } from './via.js';
 import { type CSeq, type Reason, type Replaces, type EventValue, type SubscriptionState, type RAck, AuthValue,
-  ContentType, parseCSeqAt, parseUInt, parseUIntAt, parseAuth, parseContentTypeAt, parseTokenList, parseReason, parseReplaces,
+  ContentType, parseCSeqAt, parseCSeqWire, parseUInt, parseUIntAt, parseAuth, parseContentTypeAt, parseTokenList, parseReason, parseReplaces,
   parseEvent, parseSubscriptionState, parseRAck } from './values.js';
 
 /** One header line as stored: lowercase key, the name to write, the unfolded value. */
@@ -35,6 +35,9 @@ export const WIRE_HEADERS: HeaderField[] = Object.freeze([]) as unknown as Heade
 /** Range set by SipMessage.src(). Module scratch: values are read synchronously. */
 let SRC_A = 0;
 let SRC_B = 0;
+/** Byte range set by SipMessage.wire() (same scratch rules). */
+let WIRE_A = 0;
+let WIRE_B = 0;
 
 /** Cache slot not computed yet (undefined is a computed "header absent"). */
 const UNSET = Symbol('unset');
@@ -66,6 +69,23 @@ function hasWhitespace(s: string): boolean {
       c === 0x205f || c === 0x3000 || c === 0xfeff) return true;
   }
   return false;
+}
+
+/** Whether b[a, e) is non-empty and holds no comma. */
+function noComma(b: Uint8Array, a: number, e: number): boolean {
+  if (a >= e) return false;
+  for (let i = a; i < e; i++) if (b[i] === 0x2c) return false;
+  return true;
+}
+
+/** Whether b[a, e) (ASCII) is a Call-ID parseCallId() accepts: non-empty, none of HT LF VT FF CR SP. */
+function callIdWire(b: Uint8Array, a: number, e: number): boolean {
+  if (a >= e) return false;
+  for (let i = a; i < e; i++) {
+    const c = b[i]!;
+    if (c <= 0x20 && (c === 0x20 || (c >= 0x09 && c <= 0x0d))) return false;
+  }
+  return true;
 }
 
 function parseCallId(s: string): string {
@@ -245,6 +265,21 @@ export abstract class SipMessage {
     SRC_A = 0;
     SRC_B = v.length;
     return v;
+  }
+
+  /**
+   * Whether the value of header line i can be read by the byte fast paths ("wire fast paths" in scan.ts): wire
+   * mode, a pure ASCII header section and a line that was not unfolded. Sets WIRE_A/WIRE_B to its byte range.
+   */
+  protected wire(i: number): boolean {
+    const off = this._off;
+    if (off === undefined || this._text === undefined) return false;
+    const k = i * WIRE_STRIDE;
+    const vs = off[k + 2]!;
+    if (vs < 0) return false;
+    WIRE_A = vs;
+    WIRE_B = off[k + 3]!;
+    return true;
   }
 
   /** Index of the one line of a single-valued header (a second different line is an error); -1 when absent. */
@@ -486,13 +521,20 @@ export abstract class SipMessage {
       const out: Via[] = [];
       const hn = KNOWN_HEADERS[H.Via]!;
       for (let i = this.indexOf(hn, 0); i >= 0; i = this.indexOf(hn, i + 1)) {
+        // The top one is the topVia already parsed, when it was.
+        const top = out.length === 0 ? this._cTopVia : UNSET;
+        if (this.wire(i)) {
+          // A line the byte form reads whole is one via-parm, as splitList() would have found; so is a non-empty
+          // line without a comma (the top one, already parsed).
+          const one = top !== UNSET && top !== undefined ? (noComma(this._buf, WIRE_A, WIRE_B) ? top : undefined)
+            : parseViaWire(this._buf, WIRE_A, WIRE_B, this._text!, this._textStart);
+          if (one !== undefined) { out.push(one); continue; }
+        }
         const s = this.src(i);
         const a = SRC_A;
         const b = SRC_B;
         const comma = s.indexOf(',', a);
-        // Same elements as splitList() of the value (values are LWS-trimmed; empty elements are dropped). The
-        // top one is the topVia already parsed, when it was.
-        const top = out.length === 0 ? this._cTopVia : UNSET;
+        // Same elements as splitList() of the value (values are LWS-trimmed; empty elements are dropped).
         if (comma < 0 || comma >= b) { if (b > a) out.push(top !== UNSET && top !== undefined ? top : parseViaAt(s, a, b)); }
         else {
           for (const p of splitList(s.slice(a, b))) out.push(out.length === 0 && top !== UNSET && top !== undefined ? top : parseVia(p));
@@ -511,7 +553,9 @@ export abstract class SipMessage {
     if (v === UNSET) {
       const i = this.indexOf(KNOWN_HEADERS[H.Via]!, 0);
       if (i < 0) v = undefined;
-      else {
+      else if (this.wire(i) && (v = parseViaWire(this._buf, WIRE_A, WIRE_B, this._text!, this._textStart)) !== undefined) {
+        // The byte form read the whole line: one via-parm.
+      } else {
         const s = this.src(i);
         const a = SRC_A;
         const b = SRC_B;
@@ -527,7 +571,9 @@ export abstract class SipMessage {
     let v = this._cFrom;
     if (v === UNSET) {
       const i = this.singleIndex(KNOWN_HEADERS[H.From]!);
-      v = this._cFrom = i < 0 ? undefined : parseNameAddrAt(this.src(i), SRC_A, SRC_B, 'From');
+      v = this._cFrom = i < 0 ? undefined
+        : (this.wire(i) ? parseNameAddrWire(this._buf, WIRE_A, WIRE_B, 'From', this._text!, this._textStart) : undefined) ??
+          parseNameAddrAt(this.src(i), SRC_A, SRC_B, 'From');
     }
     return v;
   }
@@ -536,7 +582,9 @@ export abstract class SipMessage {
     let v = this._cTo;
     if (v === UNSET) {
       const i = this.singleIndex(KNOWN_HEADERS[H.To]!);
-      v = this._cTo = i < 0 ? undefined : parseNameAddrAt(this.src(i), SRC_A, SRC_B, 'To');
+      v = this._cTo = i < 0 ? undefined
+        : (this.wire(i) ? parseNameAddrWire(this._buf, WIRE_A, WIRE_B, 'To', this._text!, this._textStart) : undefined) ??
+          parseNameAddrAt(this.src(i), SRC_A, SRC_B, 'To');
     }
     return v;
   }
@@ -544,8 +592,10 @@ export abstract class SipMessage {
   get callId(): string | undefined {
     let v = this._cCallId;
     if (v === UNSET) {
-      const s = this.single(KNOWN_HEADERS[H.CallId]!);
-      v = this._cCallId = s === undefined ? undefined : parseCallId(s);
+      const i = this.singleIndex(KNOWN_HEADERS[H.CallId]!);
+      v = this._cCallId = i < 0 ? undefined
+        : this.wire(i) && callIdWire(this._buf, WIRE_A, WIRE_B) ? this._text!.slice(WIRE_A - this._textStart, WIRE_B - this._textStart)
+          : parseCallId(this.valueAt(i));
     }
     return v;
   }
@@ -554,7 +604,9 @@ export abstract class SipMessage {
     let v = this._cCSeq;
     if (v === UNSET) {
       const i = this.singleIndex(KNOWN_HEADERS[H.CSeq]!);
-      v = this._cCSeq = i < 0 ? undefined : parseCSeqAt(this.src(i), SRC_A, SRC_B);
+      v = this._cCSeq = i < 0 ? undefined
+        : (this.wire(i) ? parseCSeqWire(this._buf, WIRE_A, WIRE_B, this._text!, this._textStart) : undefined) ??
+          parseCSeqAt(this.src(i), SRC_A, SRC_B);
     }
     return v;
   }
@@ -914,11 +966,14 @@ export class SipRequest extends SipMessage {
   private _method: string;
   private _uriText: string;
   private _uri: SipUri | undefined;
+  /** _uriText is known to pass checkUri() with result 0 (set by the parser, cleared when the URI changes). */
+  private _uriOk: boolean;
 
   /** @internal use createRequest() or parseMessage(). */
   constructor(method: string, uri: string | SipUri, headers: HeaderField[] = [], body: Buffer = EMPTY, raw?: Buffer) {
     super(headers, body, raw);
     this._method = method;
+    this._uriOk = false;
     if (typeof uri === 'string') { this._uriText = uri; this._uri = undefined; }
     else { this._uriText = uri.toString(); this._uri = uri; }
   }
@@ -942,9 +997,18 @@ export class SipRequest extends SipMessage {
     const text = typeof u === 'string' ? u : u.toString();
     if (hasWhitespace(text) || text.length === 0) throw new TypeError('invalid Request-URI');
     this._uriText = text;
+    this._uriOk = false;
     this._uri = typeof u === 'string' ? undefined : u;
     this.dirty();
   }
+  /**
+   * The parser found the Request-URI text well-formed and without URI headers (what uriChecked() would find).
+   * @internal
+   */
+  uriVerified(): void {
+    this._uriOk = true;
+  }
+
   /** The Request-URI text as received (or as last set). */
   get uriText(): string { return this._uriText; }
 
@@ -955,7 +1019,7 @@ export class SipRequest extends SipMessage {
    */
   uriChecked(): number {
     const u = this._uri;
-    if (u === undefined) return checkUri(this._uriText, 'Request-URI');
+    if (u === undefined) return this._uriOk ? 0 : checkUri(this._uriText, 'Request-URI');
     if (!u.isSip) return 0;
     for (const _k in u.headers) return URI_HAS_HEADERS;
     return 0;

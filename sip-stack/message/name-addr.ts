@@ -2,8 +2,8 @@
 
 import { badHeader } from './errors.js';
 import { type Params, newParams, parseHeaderParams, scanQuoted, skipWs, unquote, quote, formatParams,
-  isTokenChar } from './scan.js';
-import { SipUri, parseUri, checkUri } from './uri.js';
+  isTokenChar, BYTE_CLASS, skipWsWire, scanQuotedWire, parseHeaderParamsWire } from './scan.js';
+import { SipUri, parseUri, checkUri, checkUriWire } from './uri.js';
 
 export class NameAddr {
   /** Display name, unquoted and unescaped; undefined when absent. */
@@ -164,4 +164,57 @@ export function parseNameAddrAt(s: string, a: number, n: number, header: string)
 export function parseContact(s: string): NameAddr | '*' {
   if (s === '*' || s.trim() === '*') return '*';
   return parseNameAddr(s, 'Contact');
+}
+
+/**
+ * parseNameAddrAt(t, a - base, n - base, header) over the bytes of an ASCII header section (see "wire fast paths"
+ * in scan.ts): the same NameAddr, or undefined (BAIL) when the value is not a well-formed name-addr / addr-spec
+ * whose URI checkUriWire() accepts; the caller then runs parseNameAddrAt(), which also throws the errors.
+ */
+export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: string, t: string, base: number): NameAddr | undefined {
+  let i = skipWsWire(b, a, n);
+  let displayName: string | undefined;
+  let lt = -1;
+  let us: number;
+  let ue: number;
+  if (i < n && b[i] === 0x22) {
+    const end = scanQuotedWire(b, i, n);
+    if (end < 0) return undefined;
+    displayName = unquote(t.slice(i - base, end - base));
+    i = skipWsWire(b, end, n);
+    if (i >= n || b[i] !== 0x3c) return undefined;
+    lt = i;
+  } else {
+    // Unquoted display name: *(token LWS) directly followed by '<' (the section is ASCII: no byte >= 0x80).
+    let j = i;
+    while (j < n && BYTE_CLASS[b[j]!] !== 0) j++;
+    if (j < n && b[j] === 0x3c) {
+      lt = j;
+      if (j > i) displayName = tokenDisplayName(t, i - base, j - base);
+    }
+  }
+  if (lt >= 0) {
+    let gt = lt + 1;
+    while (gt < n && b[gt] !== 0x3e) gt++;
+    if (gt >= n) return undefined;
+    us = lt + 1;
+    ue = gt;
+    i = gt + 1;
+  } else {
+    us = i;
+    while (i < n) {
+      const c = b[i]!;
+      if (c === 0x3b || c === 0x20 || c === 0x09) break;
+      if (c === 0x2c || c === 0x3f || c === 0x3e) return undefined;
+      i++;
+    }
+    ue = i;
+  }
+  if (checkUriWire(b, us, ue) < 0) return undefined;
+  const params = newParams();
+  i = parseHeaderParamsWire(b, i, n, params, t, base);
+  if (i < 0) return undefined;
+  i = skipWsWire(b, i, n);
+  if (i !== n) return undefined;
+  return NameAddr.lazy(t.slice(us - base, ue - base), header, displayName, params);
 }

@@ -12,6 +12,7 @@ import { lookupHeaderId, KNOWN_HEADERS, H } from './header-names.js';
 import { isTokenChar, METHOD_NAMES, latin1At, utf8At } from './scan.js';
 import { SipRequest, SipResponse, WIRE_HEADERS, WIRE_STRIDE, cseqMismatch, checkRequestUri } from './message.js';
 import { createResponse } from './builders.js';
+import { checkUriWire } from './uri.js';
 
 export interface ParseOptions extends Partial<SipLimits> {
   /**
@@ -481,7 +482,9 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   void req.to;
   void req.callId;
   if (cseq.method !== method) return cseqMismatch(method);
-  checkRequestUri(req);
+  // The Request-URI bytes, when the byte form accepts them (no URI headers), else the full check.
+  if (text !== undefined && uriText === undefined && checkUriWire(buf, uriStart, uriEnd) === 0) req.uriVerified();
+  else checkRequestUri(req);
   void req.maxForwards;
   if (hasLine(off, H.ContentType)) void req.contentType;
   if (mode.strict) req.validate();

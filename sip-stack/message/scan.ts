@@ -344,3 +344,130 @@ export function percentEncode(s: string, allowed: (c: number) => boolean): strin
   }
   return out;
 }
+
+// ------------------------------------------------------------------------------------------------ wire fast paths
+// The parser's value parsers also come in a byte form for the common case: they read the received bytes of a pure
+// ASCII header section (indexing a Uint8Array is a plain load; String.prototype.charCodeAt checks the string's
+// representation on every call, which made the string scanners the largest cost of a parse). Convention of every
+// *Wire function: b[x] is the byte of character t[x - base] (t is the latin1/ASCII decoding of the header
+// section, used to cut result strings), and the function returns exactly what its string counterpart returns for
+// t[a - base, n - base), or BAIL (undefined / -1) as soon as the value leaves the common, well-formed shape. The
+// caller then runs the string parser on the same text, which also produces every error: the byte forms never
+// throw and never decide what is malformed.
+
+/** Byte classes: bit 1 token, bit 2 SP/HT. Bytes 128..255 are in no class. */
+const WTOKEN = 1;
+const WWS = 2;
+export const BYTE_CLASS = new Uint8Array(256);
+for (let c = 0; c < 128; c++) if (TOKEN[c] === 1) BYTE_CLASS[c] = WTOKEN;
+BYTE_CLASS[0x20] = WWS;
+BYTE_CLASS[0x09] = WWS;
+
+export function skipWsWire(b: Uint8Array, i: number, n: number): number {
+  while (i < n) {
+    const c = b[i]!;
+    if (c !== 0x20 && c !== 0x09) break;
+    i++;
+  }
+  return i;
+}
+
+export function scanTokenWire(b: Uint8Array, i: number, n: number): number {
+  while (i < n && BYTE_CLASS[b[i]!] === WTOKEN) i++;
+  return i;
+}
+
+/** scanQuoted() over bytes: index after the closing quote of the quoted-string opening at i, or -1. */
+export function scanQuotedWire(b: Uint8Array, i: number, n: number): number {
+  i++;
+  while (i < n) {
+    const c = b[i]!;
+    if (c === 0x5c) { i += 2; continue; }
+    if (c === 0x22) return i + 1;
+    i++;
+  }
+  return -1;
+}
+
+// COMMON_PARAMS as bytes for commonParamWire(): names of one length are contiguous in COMMON_BYTES.
+const COMMON_BYTES = new Uint8Array(COMMON_PARAMS.reduce((n, p) => n + p.length, 0));
+/** Per length: offset of its first name in COMMON_BYTES. */
+const COMMON_BYTES_BASE: number[] = [];
+{
+  let o = 0;
+  for (let len = 0; len < COMMON_BY_LENGTH.length; len++) {
+    COMMON_BYTES_BASE[len] = o;
+    for (const p of COMMON_BY_LENGTH[len] ?? []) for (let i = 0; i < p.length; i++) COMMON_BYTES[o++] = p.charCodeAt(i);
+  }
+}
+/** Byte → byte with A-Z lowercased. */
+const LOWER_BYTE = new Uint8Array(256);
+for (let c = 0; c < 256; c++) LOWER_BYTE[c] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+
+/** commonParam() of b[a, e). */
+function commonParamWire(b: Uint8Array, a: number, e: number): number {
+  const len = e - a;
+  const bucket = COMMON_BY_LENGTH[len];
+  if (bucket === undefined) return -1;
+  let o = COMMON_BYTES_BASE[len]!;
+  for (let k = 0; k < bucket.length; k++, o += len) {
+    let i = 0;
+    while (i < len && LOWER_BYTE[b[a + i]!] === COMMON_BYTES[o + i]) i++;
+    if (i === len) return COMMON_INDEX[k + COMMON_BUCKET_BASE[len]!]!;
+  }
+  return -1;
+}
+
+/**
+ * parseHeaderParams() over bytes (see the convention above): returns the index after the last parameter, or -1
+ * (BAIL) where the string form would throw.
+ */
+export function parseHeaderParamsWire(b: Uint8Array, i: number, n: number, out: Params, t: string, base: number): number {
+  for (;;) {
+    while (i < n && BYTE_CLASS[b[i]!] === WWS) i++;
+    if (i >= n || b[i] !== 0x3b) return i;
+    i++;
+    while (i < n && BYTE_CLASS[b[i]!] === WWS) i++;
+    const nameStart = i;
+    while (i < n && BYTE_CLASS[b[i]!] === WTOKEN) i++;
+    if (i === nameStart) return -1;
+    const nameEnd = i;
+    const k = commonParamWire(b, nameStart, nameEnd);
+    while (i < n && BYTE_CLASS[b[i]!] === WWS) i++;
+    if (i < n && b[i] === 0x3d) {
+      i++;
+      while (i < n && BYTE_CLASS[b[i]!] === WWS) i++;
+      if (i < n && b[i] === 0x22) {
+        const end = scanQuotedWire(b, i, n);
+        if (end < 0) return -1;
+        storeParam(out, k, t, nameStart - base, nameEnd - base, t.slice(i - base, end - base));
+        i = end;
+      } else {
+        const vStart = i;
+        while (i < n && VALUE_STOP[b[i]!] === 0) i++;
+        if (i === vStart) return -1;
+        storeParam(out, k, t, nameStart - base, nameEnd - base, t.slice(vStart - base, i - base));
+      }
+    } else {
+      storeParam(out, k, t, nameStart - base, nameEnd - base, null);
+    }
+  }
+}
+
+/** Bytes that end an unquoted parameter value in parseHeaderParams(): SP HT ; , " < > */
+const VALUE_STOP = new Uint8Array(256);
+for (const c of [0x20, 0x09, 0x3b, 0x2c, 0x22, 0x3c, 0x3e]) VALUE_STOP[c] = 1;
+
+/** methodName() of b[a, e) (case-sensitive): the constant string of a known method, else t's slice. */
+export function methodNameWire(b: Uint8Array, a: number, e: number, t: string, base: number): string {
+  const len = e - a;
+  const c0 = b[a];
+  for (let m = 0; m < METHOD_NAMES.length; m++) {
+    const name = METHOD_NAMES[m]!;
+    if (name.length !== len || name.charCodeAt(0) !== c0) continue;
+    let i = 1;
+    while (i < len && name.charCodeAt(i) === b[a + i]) i++;
+    if (i === len) return name;
+  }
+  return t.slice(a - base, e - base);
+}

@@ -378,3 +378,77 @@ export function isPlainToken(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (!isTokenChar(s.charCodeAt(i))) return false;
   return s.length > 0;
 }
+
+/** Per byte: bit 1 URI_CHAR, bit 2 HOST_CHAR (CLASS above, extended to 256 entries: bytes >= 128 are in neither). */
+const CLASS_WIRE = new Uint8Array(256);
+CLASS_WIRE.set(CLASS);
+
+/**
+ * checkUri() over the bytes b[a, e) of an ASCII header section (see "wire fast paths" in scan.ts): 0 when
+ * checkUri() would return 0 for the same text; -1 (BAIL) for anything else: a malformed URI, URI headers, an
+ * IPv6 reference, a tel URI. The caller then runs checkUri(), which also throws the errors.
+ */
+export function checkUriWire(b: Uint8Array, a: number, e: number): number {
+  if (a >= e) return -1;
+  let i = a;
+  let c = b[i]!;
+  if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a))) return -1;
+  i++;
+  while (i < e) {
+    c = b[i]!;
+    if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d ||
+      c === 0x2e)) break;
+    i++;
+  }
+  if (i >= e || c !== 0x3a) return -1;
+  const p = i + 1;
+  // One pass: every character a URI character (else BAIL), the first '@' and the first ':' after the scheme.
+  let at = -1;
+  let colon = -1;
+  for (let j = p; j < e; j++) {
+    const d = b[j]!;
+    if ((CLASS_WIRE[d]! & URI_CHAR) === 0) return -1;
+    if (d === 0x40) { if (at < 0) at = j; } else if (d === 0x3a && colon < 0) colon = j;
+  }
+  const sip = (i - a === 3 || i - a === 4) && (b[a]! | 0x20) === 0x73 && (b[a + 1]! | 0x20) === 0x69 && (b[a + 2]! | 0x20) === 0x70 &&
+    (i - a === 3 || (b[a + 3]! | 0x20) === 0x73);
+  if (!sip) {
+    if (i - a === 3 && (b[a]! | 0x20) === 0x74 && (b[a + 1]! | 0x20) === 0x65 && (b[a + 2]! | 0x20) === 0x6c) return -1;
+    return p < e ? 0 : -1;
+  }
+  i = p;
+  if (at >= 0) {
+    if (colon > at) colon = -1;
+    if ((colon >= 0 ? colon : at) === p) return -1;
+    i = at + 1;
+  }
+  const hostStart = i;
+  while (i < e && (CLASS_WIRE[b[i]!]! & HOST_CHAR) !== 0) i++;
+  if (i === hostStart) return -1;
+  if (i < e && b[i] === 0x3a) {
+    i++;
+    const pStart = i;
+    let v = 0;
+    while (i < e && i - pStart < 6) {
+      const d = b[i]!;
+      if (d < 0x30 || d > 0x39) break;
+      v = v * 10 + (d - 0x30);
+      i++;
+    }
+    if (i === pStart || v > 65535 || (i < e && b[i]! >= 0x30 && b[i]! <= 0x39)) return -1;
+  }
+  // scanUriParams(), validate only.
+  while (i < e && b[i] === 0x3b) {
+    i++;
+    const start = i;
+    let eq = -1;
+    while (i < e) {
+      const d = b[i]!;
+      if (d === 0x3b || d === 0x3f) break;
+      if (d === 0x3d && eq < 0) eq = i;
+      i++;
+    }
+    if (i !== start && (eq < 0 ? i : eq) === start) return -1;
+  }
+  return i === e ? 0 : -1;
+}

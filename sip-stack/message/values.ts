@@ -4,7 +4,7 @@
 
 import { badHeader } from './errors.js';
 import { type Params, newParams, newDict, parseHeaderParams, scanQuoted, scanToken, skipWs, unquote, quote, formatParams,
-  isToken, methodName } from './scan.js';
+  isToken, methodName, skipWsWire, scanTokenWire, methodNameWire } from './scan.js';
 
 /** Parse a non-negative decimal integer of at most maxDigits digits (leading zeros allowed, up to `max`). */
 export function parseUInt(s: string, header: string, max: number): number {
@@ -62,6 +62,30 @@ export function parseCSeqAt(s: string, a: number, n: number): CSeq {
   if (i === ms) throw badHeader('CSeq', 'missing method');
   const method = methodName(s, ms, i);
   if (skipWs(s, i, n) !== n) throw badHeader('CSeq', 'unexpected text after method');
+  return { seq: v, method };
+}
+
+/** parseCSeqAt() over the bytes of an ASCII header section (see "wire fast paths" in scan.ts); undefined: BAIL. */
+export function parseCSeqWire(b: Uint8Array, a: number, n: number, t: string, base: number): CSeq | undefined {
+  let i = skipWsWire(b, a, n);
+  const st = i;
+  let v = 0;
+  while (i < n) {
+    const c = b[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    v = v * 10 + (c - 0x30);
+    if (v > 0x7fffffff) return undefined;
+    i++;
+  }
+  if (i === st) return undefined;
+  const sp = i;
+  i = skipWsWire(b, i, n);
+  if (i === sp) return undefined;
+  const ms = i;
+  i = scanTokenWire(b, i, n);
+  if (i === ms) return undefined;
+  const method = methodNameWire(b, ms, i, t, base);
+  if (skipWsWire(b, i, n) !== n) return undefined;
   return { seq: v, method };
 }
 

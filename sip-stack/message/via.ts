@@ -3,7 +3,8 @@
 //   sent-protocol = protocol-name SLASH protocol-version SLASH transport
 
 import { badHeader } from './errors.js';
-import { type Params, newParams, parseHeaderParams, scanToken, skipWs, formatParams } from './scan.js';
+import { type Params, newParams, parseHeaderParams, scanToken, skipWs, formatParams, parseHeaderParamsWire, skipWsWire,
+  scanTokenWire } from './scan.js';
 
 export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
 
@@ -197,4 +198,82 @@ export function parseViaAt(s: string, a: number, n: number): Via {
   i = skipWs(s, i, n);
   if (i !== n) throw badHeader(H, `unexpected text '${s.slice(i, Math.min(n, i + 20))}'`);
   return new Via(transport, host, port, params, protocol, version);
+}
+
+/** Host name bytes of a Via sent-by (the string form's loop): 0-9 A-Z a-z - . _ */
+const VIA_HOST = new Uint8Array(256);
+for (let c = 0; c < 128; c++) {
+  if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2e ||
+    c === 0x5f) VIA_HOST[c] = 1;
+}
+
+/** upperTransport() of b[a, e) when it is one of TRANSPORTS; '' otherwise. */
+function transportWire(b: Uint8Array, a: number, e: number): string {
+  for (let k = 0; k < TRANSPORTS.length; k++) {
+    const tr = TRANSPORTS[k]!;
+    if (tr.length !== e - a) continue;
+    let i = 0;
+    while (a + i < e) {
+      let c = b[a + i]!;
+      if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+      if (c !== tr.charCodeAt(i)) break;
+      i++;
+    }
+    if (a + i === e) return tr;
+  }
+  return '';
+}
+
+/**
+ * parseViaAt(t, a - base, n - base) over the bytes of an ASCII header section (see "wire fast paths" in
+ * scan.ts): the same Via, or undefined (BAIL) for anything but one well-formed via-parm with a known transport
+ * and a host name or IPv4 address; the caller then runs parseViaAt(), which also throws the errors.
+ */
+export function parseViaWire(b: Uint8Array, a: number, n: number, t: string, base: number): Via | undefined {
+  let i = skipWsWire(b, a, n);
+  let st = i;
+  i = scanTokenWire(b, i, n);
+  if (i - st !== 3 || (b[st]! | 0x20) !== 0x73 || (b[st + 1]! | 0x20) !== 0x69 || (b[st + 2]! | 0x20) !== 0x70) return undefined;
+  i = skipWsWire(b, i, n);
+  if (i >= n || b[i] !== 0x2f) return undefined;
+  i = skipWsWire(b, i + 1, n);
+  st = i;
+  i = scanTokenWire(b, i, n);
+  if (i === st) return undefined;
+  const version = i - st === 3 && b[st] === 0x32 && b[st + 1] === 0x2e && b[st + 2] === 0x30 ? '2.0' : t.slice(st - base, i - base);
+  i = skipWsWire(b, i, n);
+  if (i >= n || b[i] !== 0x2f) return undefined;
+  i = skipWsWire(b, i + 1, n);
+  st = i;
+  i = scanTokenWire(b, i, n);
+  const transport = transportWire(b, st, i);
+  if (transport === '') return undefined;
+  const sp = i;
+  i = skipWsWire(b, i, n);
+  if (i === sp) return undefined;
+  const hostStart = i;
+  while (i < n && VIA_HOST[b[i]!] === 1) i++;
+  if (i === hostStart) return undefined;
+  const host = t.slice(hostStart - base, i - base);
+  let port: number | undefined;
+  i = skipWsWire(b, i, n);
+  if (i < n && b[i] === 0x3a) {
+    i = skipWsWire(b, i + 1, n);
+    const pStart = i;
+    let v = 0;
+    while (i < n && i - pStart < 6) {
+      const c = b[i]!;
+      if (c < 0x30 || c > 0x39) break;
+      v = v * 10 + (c - 0x30);
+      i++;
+    }
+    if (i === pStart || v > 65535 || (i < n && b[i]! >= 0x30 && b[i]! <= 0x39)) return undefined;
+    port = v;
+  }
+  const params = newParams();
+  i = parseHeaderParamsWire(b, i, n, params, t, base);
+  if (i < 0) return undefined;
+  i = skipWsWire(b, i, n);
+  if (i !== n) return undefined;
+  return new Via(transport, host, port, params, 'SIP', version);
 }

@@ -15,9 +15,12 @@ import {
   type SipMessageAny,
 } from '../../../sip-stack/message/index.js';
 import { lookupHeaderId, lookupHeaderName, KNOWN_HEADERS } from '../../../sip-stack/message/header-names.js';
-import { checkUri, URI_HAS_HEADERS } from '../../../sip-stack/message/uri.js';
+import { checkUri, checkUriWire, URI_HAS_HEADERS } from '../../../sip-stack/message/uri.js';
+import { parseViaAt, parseViaWire } from '../../../sip-stack/message/via.js';
+import { parseNameAddrAt, parseNameAddrWire } from '../../../sip-stack/message/name-addr.js';
+import { parseCSeqAt, parseCSeqWire } from '../../../sip-stack/message/values.js';
 import { fixturePath } from '../../helpers/env.js';
-import { ordinaryMessages } from './fuzzer.js';
+import { ordinaryMessages, mutate, rng } from './fuzzer.js';
 
 const GETTERS = ['via', 'topVia', 'from', 'to', 'callId', 'cseq', 'maxForwards', 'contact', 'route', 'recordRoute',
   'path', 'expires', 'minExpires', 'contentType', 'contentLength', 'authorization', 'proxyAuthorization',
@@ -163,4 +166,48 @@ t.test('name-addr URIs are built on first read and can be replaced', async (t) =
   na.uri = parseUri('sip:bob@example.net');
   t.equal(na.toString(), '"A" <sip:bob@example.net>;tag=9');
   t.throws(() => parseNameAddr('<sip:a b@c>', 'To'), SipParseError, 'a bad URI fails at parse time, not on read');
+});
+
+t.test('the byte fast paths give what the string parsers give, or bail (every header value of 20,000 fuzzed messages)', async (t) => {
+  // Each *Wire function must return exactly the string parser's value for the same text, or BAIL; it never decides
+  // that something is malformed. Every header value of the corpus and of mutated messages goes through all of them
+  // (whatever its header), at an offset inside a larger text, as in a parsed message.
+  const r = rng(3261);
+  const inputs = corpus.map(([, b]) => b);
+  for (let k = 0; k < 20000; k++) inputs.push(mutate(inputs.slice(0, corpus.length), r));
+  const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => x !== null && typeof x === 'object' && 'uri' in x
+    ? { ...(x as object), uri: String((x as { uri: unknown }).uri), s: String(x) } : x);
+  const hits = { via: 0, nameAddr: 0, cseq: 0, uri: 0 };
+  let values = 0;
+  let mismatches = 0;
+  const check = (what: string, fast: unknown, slow: () => unknown): void => {
+    let expect: string;
+    try { expect = json(slow()); } catch (e) { expect = `throws ${(e as Error).message}`; }
+    if (json(fast) !== expect && mismatches++ < 20) t.fail(`${what.slice(0, 200)}: fast ${json(fast).slice(0, 300)} vs string ${expect.slice(0, 300)}`);
+  };
+  for (const input of inputs) {
+    const text = input.toString('latin1');
+    if (/[^\x00-\x7f]/.test(text)) continue; // the fast paths only run on pure ASCII header sections
+    for (const line of text.split(/\r?\n/)) {
+      const colon = line.indexOf(':');
+      if (colon < 0) continue;
+      let a = colon + 1;
+      let n = line.length;
+      while (a < n && (line[a] === ' ' || line[a] === '\t')) a++;
+      while (n > a && (line[n - 1] === ' ' || line[n - 1] === '\t')) n--;
+      const b = Buffer.from(line, 'latin1');
+      values++;
+      const via = parseViaWire(b, a, n, line, 0);
+      if (via !== undefined) { hits.via++; check(`Via ${JSON.stringify(line)}`, via, () => parseViaAt(line, a, n)); }
+      const na = parseNameAddrWire(b, a, n, 'To', line, 0);
+      if (na !== undefined) { hits.nameAddr++; check(`To ${JSON.stringify(line)}`, na, () => parseNameAddrAt(line, a, n, 'To')); }
+      const cseq = parseCSeqWire(b, a, n, line, 0);
+      if (cseq !== undefined) { hits.cseq++; check(`CSeq ${JSON.stringify(line)}`, cseq, () => parseCSeqAt(line, a, n)); }
+      const uri = checkUriWire(b, a, n);
+      if (uri >= 0) { hits.uri++; check(`URI ${JSON.stringify(line)}`, uri, () => checkUri(line.slice(a, n), 'To')); }
+    }
+  }
+  t.equal(mismatches, 0, `no fast path disagreed with its string parser (${values} values)`);
+  // The fast paths must actually be taken, or this test checks nothing.
+  for (const [k, v] of Object.entries(hits)) t.ok(v > 1000, `${k} fast path taken ${v} times`);
 });
