@@ -11,7 +11,7 @@
 import { CodecError } from './errors.js';
 import { RepeatAttenuatePlc } from './plc.js';
 import type { Decoder, Encoder } from './types.js';
-import { wasmHeap, type WasmCodecHeap } from './wasm/wasm-heap.js';
+import { ScratchViews, wasmHeap, type WasmCodecHeap } from './wasm/wasm-heap.js';
 
 type Fn = (...a: number[]) => number;
 /** Largest frame handled in one call (samples); bigger frames are processed in chunks. */
@@ -57,9 +57,11 @@ abstract class G722Base {
 
 export class G722Encoder extends G722Base implements Encoder {
   private out: Buffer;
+  private readonly views: ScratchViews;
   constructor(frameSamples: number, sampleRate = 16000) {
     super(frameSamples, sampleRate);
     this.out = Buffer.allocUnsafe(Math.ceil(frameSamples / this.spb));
+    this.views = new ScratchViews(this.h, CHUNK * 2);
   }
 
   encode(pcm: Int16Array): Buffer {
@@ -73,6 +75,14 @@ export class G722Encoder extends G722Base implements Encoder {
     const h = this.h;
     const pin = h.scratchPtr;
     const pout = pin + CHUNK * 2;
+    if (n <= CHUNK) {
+      // one call, through cached views (no typed-array objects per packet)
+      const v = this.views.get(2 * n, bytes);
+      v.in16.set(pcm);
+      this.fn.encode(this.state, pin, n, pout);
+      out.set(v.out8);
+      return out;
+    }
     for (let off = 0; off < n; off += CHUNK) {
       const len = Math.min(CHUNK, n - off);
       h.i16.set(pcm.subarray(off, off + len), 0);
@@ -86,10 +96,12 @@ export class G722Encoder extends G722Base implements Encoder {
 export class G722Decoder extends G722Base implements Decoder {
   private out: Int16Array;
   private readonly plc: RepeatAttenuatePlc;
+  private readonly views: ScratchViews;
   constructor(frameSamples: number, sampleRate = 16000) {
     super(frameSamples, sampleRate);
     this.out = new Int16Array(frameSamples);
     this.plc = new RepeatAttenuatePlc(frameSamples);
+    this.views = new ScratchViews(this.h, CHUNK);
   }
 
   decode(payload: Buffer | null): Int16Array {
@@ -104,6 +116,14 @@ export class G722Decoder extends G722Base implements Decoder {
     const pin = h.scratchPtr;
     const half = CHUNK >> 1;
     const pout = pin + CHUNK; // bytes [0, CHUNK/2) input, samples from byte CHUNK on
+    if (n <= half) {
+      const v = this.views.get(n, 2 * spb * n);
+      v.in8.set(payload);
+      this.fn.decode(this.state, pin, n, pout);
+      out.set(v.out16);
+      this.plc.good(out);
+      return out;
+    }
     for (let off = 0; off < n; off += half) {
       const len = Math.min(half, n - off);
       h.u8.set(payload.subarray(off, off + len), 0);

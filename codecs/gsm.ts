@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { CodecError } from './errors.js';
 import { RepeatAttenuatePlc } from './plc.js';
 import type { Decoder, Encoder } from './types.js';
-import { wasmCandidates, wasmHeap, type WasmCodecHeap } from './wasm/wasm-heap.js';
+import { ScratchViews, wasmCandidates, wasmHeap, type WasmCodecHeap } from './wasm/wasm-heap.js';
 
 type Fn = (...a: number[]) => number;
 const FRAME = 160;
@@ -54,9 +54,11 @@ abstract class GsmBase {
 
 export class GsmEncoder extends GsmBase implements Encoder {
   private out: Buffer;
+  private readonly views: ScratchViews;
   constructor(frameSamples: number) {
     super(frameSamples);
     this.out = Buffer.allocUnsafe((frameSamples / FRAME) * BYTES);
+    this.views = new ScratchViews(this.h, CHUNK_FRAMES * FRAME * 2);
   }
 
   encode(pcm: Int16Array): Buffer {
@@ -69,6 +71,14 @@ export class GsmEncoder extends GsmBase implements Encoder {
     const h = this.h;
     const pin = h.scratchPtr;
     const outOff = CHUNK_FRAMES * FRAME * 2;
+    if (frames <= CHUNK_FRAMES) {
+      // one call, through cached views (no typed-array objects per packet)
+      const v = this.views.get(2 * n, frames * BYTES);
+      v.in16.set(pcm);
+      this.fn.encode(this.state, pin, frames, pin + outOff);
+      out.set(v.out8);
+      return out;
+    }
     for (let f = 0; f < frames; f += CHUNK_FRAMES) {
       const cnt = Math.min(CHUNK_FRAMES, frames - f);
       h.i16.set(pcm.subarray(f * FRAME, (f + cnt) * FRAME), 0);
@@ -82,10 +92,12 @@ export class GsmEncoder extends GsmBase implements Encoder {
 export class GsmDecoder extends GsmBase implements Decoder {
   private out: Int16Array;
   private readonly plc: RepeatAttenuatePlc;
+  private readonly views: ScratchViews;
   constructor(frameSamples: number) {
     super(frameSamples);
     this.out = new Int16Array(frameSamples);
     this.plc = new RepeatAttenuatePlc(frameSamples);
+    this.views = new ScratchViews(this.h, CHUNK_FRAMES * BYTES + 2);
   }
 
   decode(payload: Buffer | null): Int16Array {
@@ -101,6 +113,15 @@ export class GsmDecoder extends GsmBase implements Decoder {
     const h = this.h;
     const pin = h.scratchPtr;
     const outOff = CHUNK_FRAMES * BYTES + 2; // even
+    if (frames <= CHUNK_FRAMES) {
+      const v = this.views.get(n, 2 * frames * FRAME);
+      v.in8.set(payload);
+      if (this.fn.decode(this.state, pin, frames, pin + outOff) !== 0)
+        throw new CodecError('DPBX_ERR_CODEC_BAD_PAYLOAD', 'GSM: bad frame signature');
+      out.set(v.out16);
+      this.plc.good(out);
+      return out;
+    }
     for (let f = 0; f < frames; f += CHUNK_FRAMES) {
       const cnt = Math.min(CHUNK_FRAMES, frames - f);
       h.u8.set(payload.subarray(f * BYTES, (f + cnt) * BYTES), 0);

@@ -117,8 +117,16 @@ export class OpusEncoderImpl implements Encoder {
   encode(pcm: Int16Array): Buffer {
     if (pcm.length !== this.frameSamples * this.channels)
       throw new CodecError('DPBX_ERR_CODEC_FRAME_SIZE', `opus: expected ${this.frameSamples * this.channels} samples, got ${pcm.length}`);
-    return this.native.encode(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+    // the binding takes a Buffer: reuse the one made for the same array last time (pipelines pass one FIFO view)
+    if (pcm !== this.pcmSrc) {
+      this.pcmSrc = pcm;
+      this.pcmBuf = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+    }
+    return this.native.encode(this.pcmBuf);
   }
+
+  private pcmSrc: Int16Array | null = null;
+  private pcmBuf: Buffer = Buffer.alloc(0);
 
   close(): void {}
 }

@@ -81,6 +81,8 @@ export class TranscodingPipeline {
   private readonly outChannels: number;
   private readonly outFrame: number; // interleaved samples per output frame
   private fifo: Int16Array;
+  /** fifo.subarray(0, outFrame), kept so the usual one-frame drain creates no view per packet. */
+  private fifoHead: Int16Array;
   private fifoLen = 0;
   private chanBuf = new Int16Array(0);
   private lastSeq = -1;
@@ -124,6 +126,7 @@ export class TranscodingPipeline {
         ? null
         : new Resampler(this.decoder.sampleRate, this.encoder.sampleRate, { channels: this.outChannels });
     this.fifo = new Int16Array(this.outFrame * 8);
+    this.fifoHead = this.fifo.subarray(0, this.outFrame);
     const d = opts.to.usedtx;
     this.dtx = this.to.name === 'opus' && (d === 1 || d === '1' || d === true);
   }
@@ -252,6 +255,7 @@ export class TranscodingPipeline {
       const g = new Int16Array((this.fifoLen + x.length) * 2);
       g.set(this.fifo.subarray(0, this.fifoLen));
       this.fifo = g;
+      this.fifoHead = g.subarray(0, this.outFrame);
     }
     this.fifo.set(x, this.fifoLen);
     this.fifoLen += x.length;
@@ -265,7 +269,7 @@ export class TranscodingPipeline {
       const idx = this.result.length;
       let payload: Buffer;
       try {
-        payload = this.encoder.encode(this.fifo.subarray(off, off + n));
+        payload = this.encoder.encode(off === 0 ? this.fifoHead : this.fifo.subarray(off, off + n));
       } catch (e) {
         this.counters.errors++;
         this.logger.warn({ err: (e as Error).message, codec: this.to.name }, 'pipeline: encode failed');
@@ -293,7 +297,9 @@ export class TranscodingPipeline {
         fr = { payload: buf, samples: 0, timestamp: 0, marker: false };
         this.frames[idx] = fr;
       }
-      fr.payload = buf.subarray(0, payload.length);
+      // a new view only when the length (or the pool buffer) changed: constant-size codecs allocate nothing here
+      if (fr.payload.length !== payload.length || fr.payload.buffer !== buf.buffer || fr.payload.byteOffset !== buf.byteOffset)
+        fr.payload = buf.subarray(0, payload.length);
       fr.samples = dur;
       fr.timestamp = this.outTs;
       fr.marker = this.pendingMarker;

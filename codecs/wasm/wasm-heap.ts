@@ -43,6 +43,8 @@ export class WasmCodecHeap {
   /** Views over the scratch area; rebuilt after memory growth. */
   u8!: Uint8Array;
   i16!: Int16Array;
+  /** Incremented whenever the memory grew (views made before over the old buffer are then detached). */
+  generation = 0;
 
   constructor(readonly name: string, stateSizeExport: string) {
     const file = wasmCandidates(name).find((p) => existsSync(p));
@@ -86,8 +88,42 @@ export class WasmCodecHeap {
   }
 
   private refreshViews(): void {
+    this.generation++;
     this.u8 = new Uint8Array(this.memory.buffer, this.scratch, SCRATCH_BYTES);
     this.i16 = new Int16Array(this.memory.buffer, this.scratch, SCRATCH_BYTES / 2);
+  }
+}
+
+/**
+ * A codec object's cached views over one region of the scratch area for its usual frame size, so a call per
+ * packet creates no typed-array objects; rebuilt when the length changes or the memory grew.
+ */
+export class ScratchViews {
+  private gen = -1;
+  private inLen = -1;
+  private outLen = -1;
+  in8: Uint8Array = new Uint8Array(0);
+  in16: Int16Array = new Int16Array(0);
+  out8: Uint8Array = new Uint8Array(0);
+  out16: Int16Array = new Int16Array(0);
+
+  constructor(private readonly h: WasmCodecHeap, private readonly outByteOffset: number) {}
+
+  /** Views for `inBytes` of input at the scratch start and `outBytes` of output at outByteOffset. */
+  get(inBytes: number, outBytes: number): this {
+    const h = this.h;
+    if (this.gen !== h.generation || this.inLen !== inBytes || this.outLen !== outBytes) {
+      const buf = h.u8.buffer;
+      const base = h.scratchPtr;
+      this.in8 = new Uint8Array(buf, base, inBytes);
+      this.in16 = new Int16Array(buf, base, inBytes >> 1);
+      this.out8 = new Uint8Array(buf, base + this.outByteOffset, outBytes);
+      this.out16 = new Int16Array(buf, base + this.outByteOffset, outBytes >> 1);
+      this.gen = h.generation;
+      this.inLen = inBytes;
+      this.outLen = outBytes;
+    }
+    return this;
   }
 }
 

@@ -129,3 +129,25 @@ t.test('ffmpeg decodes the narrow-band encoder\'s stream to the same samples as 
   const ours = decodeAll(Buffer.concat(parts));
   t.equal(firstDiff(Buffer.from(ours.buffer, ours.byteOffset, ours.byteLength), Buffer.from(theirs.buffer, theirs.byteOffset, ours.byteLength)), -1);
 });
+
+t.test('codec objects keep working when the shared wasm memory grows (cached scratch views are rebuilt)', async (t) => {
+  for (const [name, opts, n] of [['G722', {}, 320], ['G722', { pcmRate: 8000 }, 160], ['GSM', {}, 160]] as const) {
+    const x = sweep(100, 3000, 8000, n * 20);
+    const run2 = (grow: boolean): Buffer => {
+      const enc = createEncoder(name, opts);
+      const dec = createDecoder(name, opts);
+      const out: Buffer[] = [];
+      const held: Array<{ close(): void }> = [];
+      for (let i = 0; i < x.length; i += n) {
+        // mid-stream, create enough codec objects to grow the instance's memory by several pages
+        if (grow && i === n * 10) for (let k = 0; k < 2000; k++) held.push(createEncoder(name, opts));
+        const p = enc.encode(x.subarray(i, i + n));
+        const y = dec.decode(p);
+        out.push(Buffer.from(p), Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+      }
+      for (const h of held) h.close();
+      return Buffer.concat(out);
+    };
+    t.ok(run2(true).equals(run2(false)), `${name} ${JSON.stringify(opts)}: same output with and without memory growth`);
+  }
+});
