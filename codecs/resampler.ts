@@ -7,6 +7,7 @@
  * samples ending at ⌊n·M / L⌋. Passband gain is 1 (each phase is normalised to unit DC gain).
  */
 import { CodecError } from './errors.js';
+import { wasmHeap, type WasmCodecHeap } from './wasm/wasm-heap.js';
 
 export interface ResamplerOptions {
   /** Taps per phase (filter length in input samples); default 32 × max(1, in/out rate). */
@@ -16,6 +17,8 @@ export interface ResamplerOptions {
   /** Kaiser window beta; default 8.5 (≈ 85 dB stop band). */
   beta?: number;
   channels?: number;
+  /** false: always the JavaScript inner loop (default: the wasm SIMD loop when resample.wasm loads). */
+  simd?: boolean;
 }
 
 function gcd(a: number, b: number): number {
@@ -66,6 +69,35 @@ function designBank(L: number, M: number, taps: number, cutoff: number, beta: nu
   return bank;
 }
 
+/**
+ * The FIR inner loop in WebAssembly SIMD128 (codecs/wasm/resample.c): history and output pass through the shared
+ * scratch area (history floats in its first 48 KiB, 16-bit output after), the Float32 banks are copied into the
+ * instance once per design. null when resample.wasm is missing: the JavaScript loop below is used instead.
+ */
+interface WasmFir {
+  h: WasmCodecHeap;
+  fir: (...a: number[]) => void;
+  banks: Map<string, number>;
+  gen: number;
+  f32: Float32Array;
+  i16: Int16Array;
+}
+let wasmFir: WasmFir | null | undefined;
+const HIST_FLOATS = 12288;
+const OUT_SAMPLES = 8192;
+
+function getWasmFir(): WasmFir | null {
+  if (wasmFir === undefined) {
+    try {
+      const h = wasmHeap('resample', 'rs_state_size');
+      wasmFir = { h, fir: h.exports.rs_fir as (...a: number[]) => void, banks: new Map(), gen: -1, f32: new Float32Array(0), i16: new Int16Array(0) };
+    } catch {
+      wasmFir = null;
+    }
+  }
+  return wasmFir;
+}
+
 export class Resampler {
   readonly L: number;
   readonly M: number;
@@ -80,6 +112,8 @@ export class Resampler {
   /** Phase accumulator: position of the next output in units of 1/L input samples, relative to hist[0]. */
   private pos: number;
   private out: Int16Array = new Int16Array(0);
+  /** Address of this design's Float32 bank inside the wasm instance (-1: the JavaScript loop is used). */
+  private readonly wasmBank: number = -1;
 
   constructor(readonly inRate: number, readonly outRate: number, opts: ResamplerOptions = {}) {
     if (!(inRate > 0 && outRate > 0 && Number.isInteger(inRate) && Number.isInteger(outRate)))
@@ -97,6 +131,18 @@ export class Resampler {
     for (let c = 0; c < this.channels; c++) this.hist.push(new Float32Array(this.taps + 4096));
     this.histLen = this.taps - 1; // start with zeros as context
     this.pos = 0;
+    const w = this.bank.length > 0 && this.taps <= 4096 && opts.simd !== false ? getWasmFir() : null;
+    if (w) {
+      const key = `${this.L}/${this.M}/${this.taps}/${opts.cutoff ?? 0.9}/${opts.beta ?? 8.5}`;
+      let ptr = w.banks.get(key);
+      if (ptr === undefined) {
+        ptr = w.h.allocBytes(this.bank.length * this.taps * 4);
+        const dst = new Float32Array(w.h.u8.buffer, ptr, this.bank.length * this.taps);
+        this.bank.forEach((ph, p) => dst.set(ph, p * this.taps));
+        w.banks.set(key, ptr);
+      }
+      this.wasmBank = ptr;
+    }
   }
 
   /** Samples per channel that `process` returns for `n` input samples per channel from the current state. */
@@ -136,7 +182,9 @@ export class Resampler {
     const M = this.M;
     let pos = this.pos;
     const bank = this.bank;
-    if (ch === 1) {
+    if (this.wasmBank >= 0) {
+      pos = this.firWasm(out, outN, pos);
+    } else if (ch === 1) {
       // mono fast path: everything in locals so the JIT keeps the inner loop tight
       const h = this.hist[0]!;
       const flat = this.flat;
@@ -188,6 +236,35 @@ export class Resampler {
     this.histLen = keep;
     this.pos = pos - consumed * L;
     return out;
+  }
+
+  /** The FIR through resample.wasm, in chunks that fit the scratch area; returns the advanced phase position. */
+  private firWasm(out: Int16Array, outN: number, pos: number): number {
+    const w = wasmFir!;
+    const h = w.h;
+    if (w.gen !== h.generation) {
+      w.f32 = new Float32Array(h.u8.buffer, h.scratchPtr, HIST_FLOATS);
+      w.i16 = new Int16Array(h.u8.buffer, h.scratchPtr + HIST_FLOATS * 4, OUT_SAMPLES);
+      w.gen = h.generation;
+    }
+    const { L, M, taps, channels: ch } = this;
+    const maxCnt = Math.max(1, Math.min(OUT_SAMPLES, Math.floor(((HIST_FLOATS - taps - 1) * L) / M)));
+    const outPtr = h.scratchPtr + HIST_FLOATS * 4;
+    for (let o = 0; o < outN; ) {
+      const cnt = Math.min(outN - o, maxCnt);
+      const base = Math.floor(pos / L);
+      const phase = pos - base * L;
+      const span = Math.floor((pos + (cnt - 1) * M) / L) - base + taps;
+      for (let c = 0; c < ch; c++) {
+        w.f32.set(this.hist[c]!.subarray(base, base + span));
+        w.fir(h.scratchPtr, 0, phase, L, M, taps, this.wasmBank, cnt, outPtr);
+        if (ch === 1) out.set(w.i16.subarray(0, cnt), o);
+        else for (let i = 0; i < cnt; i++) out[(o + i) * ch + c] = w.i16[i]!;
+      }
+      pos += cnt * M;
+      o += cnt;
+    }
+    return pos;
   }
 
   reset(): void {

@@ -25,6 +25,7 @@ if [ "$what" = wasm ] || [ "$what" = all ]; then
   if [ -f codecs/wasm/gsm610.c ]; then
     build_one gsm610 gsm_state_size gsm_reset gsm_encode gsm_decode
   fi
+  build_one resample rs_state_size rs_fir
 fi
 if [ "$what" = copy ] || [ "$what" = all ]; then
   mkdir -p dist/codecs/wasm

@@ -80,6 +80,14 @@ export class WasmCodecHeap {
     this.free.push(ptr);
   }
 
+  /** Allocates `bytes` (16-byte aligned) for data kept as long as the instance (e.g. filter tables); returns the address. */
+  allocBytes(bytes: number): number {
+    const p = this.next;
+    this.next += (bytes + 15) & ~15;
+    this.ensure(this.next);
+    return p;
+  }
+
   private ensure(end: number): void {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;

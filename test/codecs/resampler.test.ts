@@ -58,3 +58,18 @@ t.test('stereo ↔ mono', async (t) => {
 t.test('bad rates are a typed error', async (t) => {
   t.throws(() => new Resampler(0, 8000), { code: 'DPBX_ERR_CODEC_BAD_OPTION' });
 });
+
+t.test('the wasm SIMD inner loop and the JavaScript one (used without resample.wasm) agree to one step', async (t) => {
+  // float32 (wasm) and float64 (JavaScript) sums may round a value that lies on a .5 boundary differently
+  t.ok((new Resampler(8000, 16000) as unknown as { wasmBank: number }).wasmBank >= 0, 'resample.wasm is in use here');
+  for (const [a, b, ch] of [[8000, 16000, 1], [16000, 8000, 1], [8000, 48000, 1], [44100, 8000, 1], [8000, 16000, 2]] as const) {
+    const mono = tone(700, a, a / 2, 12000);
+    const x = ch === 2 ? monoToStereo(mono) : mono;
+    const viaJs = runFrames(new Resampler(a, b, { simd: false, channels: ch }), x, (a / 50) * ch);
+    const viaWasm = runFrames(new Resampler(a, b, { channels: ch }), x, (a / 50) * ch);
+    t.equal(viaJs.length, viaWasm.length, `${a} → ${b} (${ch} ch): same length`);
+    let err = 0;
+    for (let i = 0; i < viaJs.length; i++) err = Math.max(err, Math.abs(viaJs[i]! - viaWasm[i]!));
+    t.ok(err <= 1, `${a} → ${b} (${ch} ch): max difference ${err} <= 1`);
+  }
+});

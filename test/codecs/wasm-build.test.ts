@@ -16,7 +16,7 @@ t.test('committed wasm == rebuilt from codecs/wasm/*.c', { skip: skipUnlessComma
     encoding: 'utf8',
   });
   t.equal(r.status, 0, `build script succeeded ${r.stderr}`);
-  for (const name of ['g722', 'gsm610']) {
+  for (const name of ['g722', 'gsm610', 'resample']) {
     const committed = join(repoRoot, 'codecs', 'wasm', `${name}.wasm`);
     if (!existsSync(join(repoRoot, 'codecs', 'wasm', `${name}.c`))) continue;
     t.ok(existsSync(committed), `${name}.wasm is committed`);
