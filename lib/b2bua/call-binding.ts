@@ -10,7 +10,7 @@
  * relayed to the other leg as our own re-offer, INFO relayed, REFER handed to the engine (202 + NOTIFY sipfrag).
  */
 import { randomUUID } from 'node:crypto';
-import type { Relay } from '../../media/relay/index.js';
+import type { MediaSessionHandle, Relay } from '../../media/relay/index.js';
 import { SdpError } from '../../media/sdp/index.js';
 import type { IncomingRequest, Session, UacInvite, UasInvite, UserAgent, SendTarget } from '../../sip-stack/index.js';
 import {
@@ -380,19 +380,34 @@ export class CallBinding {
       this.counters.badSdp++;
       return uas.reject(488, { reason: 'SDP Offer Required' });
     }
-    let session;
+    // The relay session and the caller's leg in one worker message: the relay registers a new session's handle
+    // before the worker confirms it (getSession), so the leg is added in the same turn instead of after a round
+    // trip; a relay that does not (or an id already in use) falls back to waiting for createSession.
+    const sessionId = req.callId ?? randomUUID();
+    const fresh = this.o.relay.getSession(sessionId) === undefined;
+    const creating = this.o.relay.createSession(sessionId);
+    const inboundSessions: Array<(s: Session) => void> = [];
+    const startMedia = (handle: MediaSessionHandle) => {
+      const m = new CallMedia(handle, { address: this.o.publicIp, logger: this.o.logger });
+      const leg = new InboundSipLeg(uas, m, codecs, this.o.logger, (ss) => inboundSessions.forEach((fn) => fn(ss)));
+      const answer = m.answerOffer(leg, offer, codecs);
+      answer.catch(() => {}); // awaited below, after the session's own outcome
+      return { media: m, inbound: leg, answer };
+    };
+    const early = fresh ? this.o.relay.getSession(sessionId) : undefined;
+    let started = early ? startMedia(early) : undefined;
     try {
-      session = await this.o.relay.createSession(req.callId ?? randomUUID());
+      const handle = await creating;
+      started ??= startMedia(handle);
     } catch (err) {
+      // The relay has forgotten the session; a leg started on it fails with it (its port goes back to the pool).
       this.counters.mediaUnavailable++;
       this.o.logger.warn({ err: String(err) }, 'no media session for a new call');
       return uas.reject(503, { reason: 'Media Unavailable', headers: { 'Retry-After': 5 } });
     }
-    const media = new CallMedia(session, { address: this.o.publicIp, logger: this.o.logger });
-    const inboundSessions: Array<(s: Session) => void> = [];
-    const inbound = new InboundSipLeg(uas, media, codecs, this.o.logger, (s) => inboundSessions.forEach((fn) => fn(s)));
+    const { media, inbound } = started;
     try {
-      await media.answerOffer(inbound, offer, codecs);
+      await started.answer;
     } catch (err) {
       media.close();
       this.counters.badSdp++;

@@ -215,6 +215,11 @@ export class CallMedia implements MediaControl {
     if (!state?.audio) return; // no negotiated media towards this leg: nothing to play into
     state.ringback = true;
     await this.session.play(leg.id, { url: tone, loop: true, stopOnMedia: true });
+    // The engine does not wait for the tone to start (it dials meanwhile): a stop that came while the relay was
+    // still starting it (a transcoded tone starts asynchronously) may have found nothing to stop yet.
+    if (!state.ringback && !this.closed) {
+      this.session.stopPlay(leg.id).catch((err) => this.opts.logger?.debug({ err: String(err) }, 'stopRingback'));
+    }
   }
 
   stopRingback(leg: LegRef): void {

@@ -173,13 +173,13 @@ export class ConnectRun {
     if (this._state !== ConnectState.Ringing) return this.done;
     const tone = verb.ringtone ?? ctx.defaultRingtone;
     this.ringbackOn = true;
-    const rb = await ctx.guard('playRingback', () => ctx.media.playRingback(ctx.party, tone));
-    if (!rb.ok) this.ringbackOn = false;
-    if (this._state !== ConnectState.Ringing) {
-      // Interrupted while the tone was starting: make sure it does not keep playing.
-      if (rb.ok) await ctx.guard('stopRingback', () => ctx.media.stopRingback(ctx.party));
-      return this.done;
-    }
+    // Started, not awaited: the forks are dialled in the same turn, so the tone does not delay the INVITEs (the
+    // relay gets the play and the callee legs in one message). A tone that fails to start only means silence. An
+    // interrupt meanwhile goes through finish() → stopRingback(); the MediaControl stops a tone whose start
+    // completes after its stop (lib/b2bua/call-media.ts).
+    void ctx.guard('playRingback', () => ctx.media.playRingback(ctx.party, tone)).then((rb) => {
+      if (!rb.ok) this.ringbackOn = false;
+    });
 
     for (const target of targets) this.dial(target);
     if (this.forks.length === 0) {

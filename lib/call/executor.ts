@@ -19,7 +19,7 @@
  */
 import { HookError, type HookReply, type HookTarget } from '../hooks/index.js';
 import type { Hook } from '../config/index.js';
-import type { Logger } from '../log.js';
+import { lazyChild, type Logger } from '../log.js';
 import {
   CallScriptError,
   parseCallScript,
@@ -253,7 +253,7 @@ export class CallScriptExecutor {
     this.maxRetries = opts.maxRetries ?? 3;
     this.defaultRingtone = opts.defaultRingtone ?? 'file:/uk.wav';
     this.clock = opts.clock ?? systemCallClock;
-    this.log = opts.logger?.child({ ns: 'call', call: this.call.id });
+    this.log = opts.logger ? lazyChild(opts.logger, { ns: 'call', call: this.call.id }) : undefined;
     this.counters = opts.counters ?? newCallCounters();
     this.reporter = new StatusReporter(opts.status, opts.statusHook, this.call.info.callId);
     this.hasInitialScript = 'initialScript' in opts && opts.initialScript !== undefined;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createLogger, silentLogger } from '../../lib/log.js';
+import { createLogger, lazyChild, silentLogger } from '../../lib/log.js';
 
 function capture() {
   const lines: any[] = [];
@@ -27,4 +27,28 @@ t.test('secret-named fields are redacted at any depth up to four levels', async 
 
 t.test('silentLogger swallows everything and its children too', async (t) => {
   t.doesNotThrow(() => silentLogger.child({ a: 1 }).error({}, 'x'));
+});
+
+t.test('lazyChild: the child is made on the first line written at an enabled level, with its bindings', async (t) => {
+  const c = capture();
+  const parent = createLogger({ level: 'info', destination: c.destination });
+  let made = 0;
+  const counting = Object.assign(Object.create(parent), {
+    child: (b: Record<string, unknown>) => {
+      made++;
+      return parent.child(b);
+    },
+  });
+  const log = lazyChild(counting, { ns: 'call', call: 'c1' });
+  log.debug({ x: 1 }, 'below the level');
+  t.equal(made, 0, 'no child for a line that is not written');
+  t.equal(c.lines.length, 0);
+  log.info({ x: 2 }, 'written');
+  log.warn({ password: 'p' }, 'again');
+  t.equal(made, 1, 'one child, made once');
+  t.match(c.lines[0], { level: 30, msg: 'written', ns: 'call', call: 'c1', x: 2 });
+  t.match(c.lines[1], { level: 40, ns: 'call', call: 'c1', password: '[redacted]' });
+  log.child({ sub: 'x' }).error({}, 'nested');
+  t.match(c.lines[2], { level: 50, ns: 'call', call: 'c1', sub: 'x' });
+  t.doesNotThrow(() => lazyChild(silentLogger, { a: 1 }).error({}, 'x'), 'a parent without isLevelEnabled');
 });
