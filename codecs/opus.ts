@@ -135,6 +135,9 @@ export class OpusDecoderImpl implements Decoder {
   readonly name = 'opus';
   private readonly native: OpusNative;
   private static readonly EMPTY = Buffer.alloc(0);
+  /** TOC byte of the last decoded packet (-1: none yet). */
+  private lastToc = -1;
+  private readonly plcPacket = Buffer.alloc(2);
 
   /** `sampleRate`: rate of the PCM given (libopus decodes any opus packet at 48/24/16/12/8 kHz). */
   constructor(readonly channels: number, readonly frameSamples: number, readonly sampleRate = 48000) {
@@ -142,11 +145,7 @@ export class OpusDecoderImpl implements Decoder {
   }
 
   decode(payload: Buffer | null): Int16Array {
-    if (payload === null) {
-      // PLC: libopus conceals a whole MAX_FRAME_SIZE (120 ms) in the binding; we use the first frame of it.
-      const b = this.native.decode(OpusDecoderImpl.EMPTY);
-      return pcmView(b, Math.min(b.length >> 1, this.frameSamples * this.channels));
-    }
+    if (payload === null) return this.concealOne();
     if (payload.length === 0) throw new CodecError('DPBX_ERR_CODEC_BAD_PAYLOAD', 'opus: empty payload');
     let b: Buffer;
     try {
@@ -154,7 +153,38 @@ export class OpusDecoderImpl implements Decoder {
     } catch (e) {
       throw new CodecError('DPBX_ERR_CODEC_BAD_PAYLOAD', `opus: ${(e as Error).message}`);
     }
+    this.lastToc = payload[0]!;
     return pcmView(b, b.length >> 1);
+  }
+
+  /**
+   * PLC for one frame. The binding's own loss call (an empty buffer) makes libopus conceal its whole output buffer
+   * (5,760 samples: 120 ms at 48 kHz, 720 ms at 8 kHz) and we would use the first frame of it. Instead we decode a
+   * packet of zero-length frames in the last packet's configuration: libopus runs its PLC for frames of at most
+   * 1 byte ("payloads of 1 or 0 trigger the PLC/DTX", opus_decoder.c; RFC 6716 §3.2.1 zero-length frames), for
+   * exactly that duration — one frame's CPU instead of 120–720 ms' worth, and consecutive losses continue the
+   * concealment where the previous one stopped.
+   */
+  private concealOne(): Int16Array {
+    const want = this.frameSamples * this.channels;
+    if (this.lastToc < 0) {
+      // nothing received yet: libopus returns silence for a loss before any packet
+      const b = this.native.decode(OpusDecoderImpl.EMPTY);
+      return pcmView(b, Math.min(b.length >> 1, want));
+    }
+    const toc = this.lastToc & 0xfc; // same mode, bandwidth, frame size and stereo flag
+    const frames = Math.max(1, Math.min(48, Math.round((this.frameSamples * 1000) / this.sampleRate / tocFrameMs(toc))));
+    let pkt: Buffer;
+    if (frames === 1) {
+      this.plcPacket[0] = toc; // code 0: one frame, here of length 0
+      pkt = this.plcPacket.subarray(0, 1);
+    } else {
+      this.plcPacket[0] = toc | 3; // code 3, CBR, no padding: `frames` frames of length 0 (RFC 6716 §3.2.5)
+      this.plcPacket[1] = frames;
+      pkt = this.plcPacket;
+    }
+    const b = this.native.decode(pkt);
+    return pcmView(b, Math.min(b.length >> 1, want));
   }
 
   conceal(): Int16Array {
@@ -162,6 +192,14 @@ export class OpusDecoderImpl implements Decoder {
   }
 
   close(): void {}
+}
+
+/** Duration in ms of one frame of a packet with this TOC byte (RFC 6716 §3.1, Table 2). */
+function tocFrameMs(toc: number): number {
+  const config = toc >> 3;
+  if (config < 12) return [10, 20, 40, 60][config & 3]!; // SILK-only
+  if (config < 16) return (config & 1) === 0 ? 10 : 20; // hybrid
+  return [2.5, 5, 10, 20][config & 3]!; // CELT-only
 }
 
 /** Int16 view over a native-decoded buffer (copies only if the buffer is oddly aligned). */

@@ -85,3 +85,23 @@ t.test('PCM at 8/16 kHz (pcmRate): RTP clock stays 48000, a 1 kHz tone survives,
   t.throws(() => createEncoder('opus', { complexity: 11 }), { code: 'DPBX_ERR_CODEC_BAD_OPTION' });
   t.throws(() => createEncoder('opus', { pcmRate: 44100 }), { code: 'DPBX_ERR_CODEC_BAD_OPTION' });
 });
+
+t.test('PLC conceals one frame per loss and continues across consecutive losses (also 40 ms frames)', { skip }, async (t) => {
+  for (const [pcmRate, ptime] of [[8000, 20], [48000, 20], [8000, 40]] as const) {
+    const enc = createEncoder('opus', { pcmRate, ptime });
+    const dec = createDecoder('opus', { pcmRate, ptime });
+    const n = enc.frameSamples;
+    const x = tone(440, pcmRate, n * 25, 10000);
+    for (let i = 0; i < x.length; i += n) dec.decode(enc.encode(x.subarray(i, i + n)));
+    const first = dec.decode(null).slice();
+    const second = dec.decode(null).slice();
+    t.equal(first.length, n, `${pcmRate} Hz, ${ptime} ms: one frame concealed`);
+    t.equal(second.length, n);
+    // the binding's own loss call would conceal 120 ms (720 ms at 8 kHz) at once and the second loss would get
+    // the faded end of it; one frame per loss keeps the second concealed frame audible
+    t.ok(rms(first) > 300, `${pcmRate} Hz, ${ptime} ms: first concealed frame rms ${rms(first).toFixed(0)}`);
+    t.ok(rms(second) > 100, `${pcmRate} Hz, ${ptime} ms: second concealed frame rms ${rms(second).toFixed(0)}`);
+    const after = dec.decode(enc.encode(x.subarray(0, n)));
+    t.equal(after.length, n, 'decoding resumes after the losses');
+  }
+});
