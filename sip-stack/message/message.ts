@@ -114,6 +114,9 @@ export abstract class SipMessage {
   protected _buf: Buffer;
   /** Wire mode: WIRE_STRIDE integers per header line (undefined in field mode). */
   protected _off: number[] | undefined;
+  /** Wire mode: bit id set when the known header id (< H.ValidatedCount) has a line; _dup when it has several. */
+  protected _mask: number;
+  protected _dup: number;
   /** Wire mode: unfolded values of folded header lines (value start -1 - k refers to entry k). */
   protected _unfolded: string[] | undefined;
   /** Wire mode: the header section decoded as latin1 when it is pure ASCII (else values are decoded as UTF-8). */
@@ -148,6 +151,8 @@ export abstract class SipMessage {
     this._fields = headers === WIRE_HEADERS ? undefined : headers;
     this._buf = raw ?? EMPTY;
     this._off = undefined;
+    this._mask = 0;
+    this._dup = 0;
     this._unfolded = undefined;
     this._text = undefined;
     this._textStart = 0;
@@ -179,10 +184,12 @@ export abstract class SipMessage {
    * rawEnd is -1 when the bytes may not be reused as the serialization.
    * @internal
    */
-  attachWire(buf: Buffer, off: number[], unfolded: string[] | undefined, text: string | undefined, textStart: number,
-    textEnd: number, bodyStart: number, bodyEnd: number, rawStart: number, rawEnd: number): void {
+  attachWire(buf: Buffer, off: number[], mask: number, dup: number, unfolded: string[] | undefined, text: string | undefined,
+    textStart: number, textEnd: number, bodyStart: number, bodyEnd: number, rawStart: number, rawEnd: number): void {
     this._buf = buf;
     this._off = off;
+    this._mask = mask;
+    this._dup = dup;
     this._unfolded = unfolded;
     this._text = text;
     this._ascii = text !== undefined;
@@ -284,6 +291,11 @@ export abstract class SipMessage {
 
   /** Index of the one line of a single-valued header (a second different line is an error); -1 when absent. */
   protected singleIndex(hn: HeaderName): number {
+    const id = hn.id;
+    if (this._off !== undefined && id >= 0 && id < H.ValidatedCount && (this._dup & (1 << id)) === 0) {
+      // Wire mode, at most one line (the scan's masks): no second search.
+      return (this._mask & (1 << id)) === 0 ? -1 : this.indexOf(hn, 0);
+    }
     const i = this.indexOf(hn, 0);
     if (i < 0) return -1;
     let j = this.indexOf(hn, i + 1);
@@ -308,6 +320,7 @@ export abstract class SipMessage {
     const id = hn.id;
     const n = off.length;
     if (id >= 0) {
+      if (id < H.ValidatedCount && (this._mask & (1 << id)) === 0) return -1;
       for (let k = from * WIRE_STRIDE + 4; k < n; k += WIRE_STRIDE) if (off[k] === id) return (k - 4) / WIRE_STRIDE;
       return -1;
     }
@@ -768,12 +781,8 @@ export abstract class SipMessage {
   /** Bit i set: the message has a line of the known header with id i (i < H.ValidatedCount). */
   private presentMask(): number {
     let mask = 0;
-    const off = this._off;
-    if (off !== undefined) {
-      for (let k = 4; k < off.length; k += WIRE_STRIDE) {
-        const id = off[k]!;
-        if (id >= 0 && id < H.ValidatedCount) mask |= 1 << id;
-      }
+    if (this._off !== undefined) {
+      mask = this._mask;
     } else {
       for (const f of this._fields!) {
         const id = lookupHeaderName(f.key).id;

@@ -321,7 +321,12 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   // Header lines: per line name start, name end, value start, value end, id (WIRE_STRIDE words). A
   // continuation line (starting with SP/HT) is unfolded into the previous value, which then lives in
   // `unfolded` (its value start becomes -1 - index).
-  const off: number[] = [];
+  // The words are written to SCRATCH (no growth per message) and copied out once, at the exact size. `mask` has
+  // bit id set for each id < H.ValidatedCount seen, `dup` for each seen more than once.
+  let nw = 0;
+  let mask = 0;
+  let dup = 0;
+  const off = SCRATCH;
   let unfolded: string[] | undefined;
   const maxLine = limits.maxHeaderLineBytes;
   const maxHeaders = limits.maxHeaders;
@@ -338,8 +343,8 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
     if (eol < 0) eol = len;
     le = eol > i && buf[eol - 1] === 13 ? eol - 1 : eol;
     if (c0 === 0x20 || c0 === 0x09) {
-      if (off.length === 0) return parseFail('continuation line without a header');
-      const k = off.length - WIRE_STRIDE;
+      if (nw === 0) return parseFail('continuation line without a header');
+      const k = nw - WIRE_STRIDE;
       let vs = off[k + 2]!;
       let cur: string;
       if (vs >= 0) {
@@ -382,10 +387,40 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
       let ve = le;
       while (ve > vs && (buf[ve - 1] === 0x20 || buf[ve - 1] === 0x09)) ve--;
       if (++lines > maxHeaders) return tooLarge(`more than ${maxHeaders} header lines`);
-      off.push(i, ne, vs, ve, id);
+      if (nw + WIRE_STRIDE > off.length) growScratch(nw + WIRE_STRIDE);
+      off[nw] = i;
+      off[nw + 1] = ne;
+      off[nw + 2] = vs;
+      off[nw + 3] = ve;
+      off[nw + 4] = id;
+      nw += WIRE_STRIDE;
+      if (id >= 0 && id < H.ValidatedCount) {
+        const bit = 1 << id;
+        dup |= mask & bit;
+        mask |= bit;
+      }
     }
     i = eol + 1;
   }
+  return finish(buf, limits, mode, off.slice(0, nw), mask, dup, unfolded, start, headEnd, bodyStart, request, method,
+    uriStart, uriEnd, uriText, status, reasonStart, reasonEnd, deferred);
+}
+
+/** SCRATCH holds at least n words (kept packed: grown by pushing). */
+function growScratch(n: number): void {
+  while (SCRATCH.length < n) SCRATCH.push(0);
+}
+
+/** Header words of the message being scanned (module scratch: the parser is synchronous, not re-entrant). */
+const SCRATCH: number[] = [];
+growScratch(64 * WIRE_STRIDE);
+
+/** The rest of parseInner() once the header lines are known: framing, the message object, the parse-time checks. */
+function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: number[], mask: number, dup: number,
+  unfolded: string[] | undefined, start: number, headEnd: number, bodyStart: number, request: boolean, method: string,
+  uriStart: number, uriEnd: number, uriText: string | undefined, status: number, reasonStart: number, reasonEnd: number,
+  deferred: SipParseError | undefined): SipRequest | SipResponse | SipParseError {
+  const len = buf.length;
   let noEmptyLine = false;
   if (headEnd < 0) {
     // RFC 3261 §7: "the empty line MUST be present even if the message-body is not". A datagram cut before
@@ -409,7 +444,7 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   if (noEmptyLine) deferred ??= parseFail('no empty line after the header section');
   let cl = -1;
   let clLines = 0;
-  for (let k = 4; k < off.length; k += WIRE_STRIDE) {
+  for (let k = 4; (mask & (1 << H.ContentLength)) !== 0 && k < off.length; k += WIRE_STRIDE) {
     if (off[k] !== H.ContentLength) continue;
     clLines++;
     const vs = off[k - 2]!;
@@ -449,7 +484,7 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   if (!request) {
     const reason = reasonStart >= reasonEnd ? '' : text !== undefined ? text.slice(reasonStart - start, reasonEnd - start) : textAt(buf, reasonStart, reasonEnd);
     const res = new SipResponse(status, reason, WIRE_HEADERS);
-    res.attachWire(buf, off, unfolded, text, start, headEnd, bodyStart, bodyEnd, start, rawEnd);
+    res.attachWire(buf, off, mask, dup, unfolded, text, start, headEnd, bodyStart, bodyEnd, start, rawEnd);
     if (deferred) return deferred;
     // Every stack layer reads these; a response without them cannot be matched to a transaction.
     const via = res.topVia;
@@ -464,19 +499,19 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
 
   const uri = uriText ?? (text !== undefined ? text.slice(uriStart - start, uriEnd - start) : textAt(buf, uriStart, uriEnd));
   const req = new SipRequest(method, uri, WIRE_HEADERS);
-  req.attachWire(buf, off, unfolded, text, start, headEnd, bodyStart, bodyEnd, start, rawEnd);
+  req.attachWire(buf, off, mask, dup, unfolded, text, start, headEnd, bodyStart, bodyEnd, start, rawEnd);
   // Readiness for an error response: RFC 3261 §8.2.6.2 copies Via, From, To, Call-ID and CSeq into it. A client
   // transaction matches the answer by the top Via branch and the CSeq method (§17.1.3), so a request with both
   // lines present is answered even when one of the others is missing or malformed (RFC 4475 §3.3.1 insuf,
   // §3.1.2.1 badinv01 "should respond with a 400 Bad Request"); without them the request is only counted.
-  if (!hasLine(off, H.Via)) return missing('Via');
-  if (!hasLine(off, H.CSeq)) return missing('CSeq');
+  if (!hasLine(mask, H.Via)) return missing('Via');
+  if (!hasLine(mask, H.CSeq)) return missing('CSeq');
   answerable = req;
   if (deferred) return deferred;
   if (req.topVia === undefined) return missing('Via');
-  if (!hasLine(off, H.From)) return missing('From');
-  if (!hasLine(off, H.To)) return missing('To');
-  if (!hasLine(off, H.CallId)) return missing('Call-ID');
+  if (!hasLine(mask, H.From)) return missing('From');
+  if (!hasLine(mask, H.To)) return missing('To');
+  if (!hasLine(mask, H.CallId)) return missing('Call-ID');
   const cseq = req.cseq!;
   void req.from;
   void req.to;
@@ -486,15 +521,15 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   if (text !== undefined && uriText === undefined && checkUriWire(buf, uriStart, uriEnd) === 0) req.uriVerified();
   else checkRequestUri(req);
   void req.maxForwards;
-  if (hasLine(off, H.ContentType)) void req.contentType;
+  if (hasLine(mask, H.ContentType)) void req.contentType;
   if (mode.strict) req.validate();
   answerable = undefined;
   return req;
 }
 
-function hasLine(off: number[], id: number): boolean {
-  for (let k = 4; k < off.length; k += WIRE_STRIDE) if (off[k] === id) return true;
-  return false;
+/** Whether the header with this id (< H.ValidatedCount) has a line (from the scan's mask). */
+function hasLine(mask: number, id: number): boolean {
+  return (mask & (1 << id)) !== 0;
 }
 
 function missing(h: string): SipParseError {
