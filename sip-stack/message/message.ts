@@ -3,7 +3,7 @@
 
 import { SipParseError, badHeader, defaultReason } from './errors.js';
 import { type HeaderName, lookupHeaderName, headerKey, KNOWN_HEADERS, H } from './header-names.js';
-import { isToken, splitList, trimLws, latin1At, utf8At } from './scan.js';
+import { isToken, splitList, trimLws, latin1At, utf8At, skipWsWire, scanTokenWire } from './scan.js';
 import { SipUri, parseUri, checkUri, URI_HAS_HEADERS } from './uri.js';
 import { NameAddr, parseNameAddr, parseNameAddrAt, parseContact, parseNameAddrWire } from './name-addr.js';
 import { Via, parseVia, parseViaAt, parseViaWire } from './via.js';
@@ -637,22 +637,98 @@ export abstract class SipMessage {
   get contact(): NameAddr[] | '*' | undefined {
     let v = this._cContact;
     if (v === UNSET) {
-      const lines = this.linesOf(KNOWN_HEADERS[H.Contact]!);
-      v = this._cContact = lines.length === 0 ? undefined : parseContactLines(lines);
+      const hn = KNOWN_HEADERS[H.Contact]!;
+      const fast = this.nameAddrsWire(hn, 'Contact');
+      if (fast !== undefined) v = this._cContact = fast;
+      else {
+        const lines = this.linesOf(hn);
+        v = this._cContact = lines.length === 0 ? undefined : parseContactLines(lines);
+      }
     }
     return v;
   }
 
   get route(): NameAddr[] {
-    return this.typedList(KNOWN_HEADERS[H.Route]!, parseRoute) ?? [];
+    return this.typedNameAddrs(KNOWN_HEADERS[H.Route]!, 'Route', parseRoute) ?? [];
   }
 
   get recordRoute(): NameAddr[] {
-    return this.typedList(KNOWN_HEADERS[H.RecordRoute]!, parseRecordRoute) ?? [];
+    return this.typedNameAddrs(KNOWN_HEADERS[H.RecordRoute]!, 'Record-Route', parseRecordRoute) ?? [];
   }
 
   get path(): NameAddr[] {
-    return this.typedList(KNOWN_HEADERS[H.Path]!, parsePath) ?? [];
+    return this.typedNameAddrs(KNOWN_HEADERS[H.Path]!, 'Path', parsePath) ?? [];
+  }
+
+  /**
+   * The name-addr lists (Contact, Route, Record-Route, Path) by the byte fast path: every line must be one
+   * name-addr that parseNameAddrWire() reads whole (then splitList() would have found that one element).
+   * undefined when the header is absent or any line needs the string parsers.
+   */
+  private nameAddrsWire(hn: HeaderName, header: string): NameAddr[] | undefined {
+    let out: NameAddr[] | undefined;
+    for (let i = this.indexOf(hn, 0); i >= 0; i = this.indexOf(hn, i + 1)) {
+      if (!this.wire(i)) return undefined;
+      const na = parseNameAddrWire(this._buf, WIRE_A, WIRE_B, header, this._text!, this._textStart);
+      if (na === undefined) return undefined;
+      (out ??= []).push(na);
+    }
+    return out;
+  }
+
+  /** typedList() of a name-addr list header, trying nameAddrsWire() first. */
+  private typedNameAddrs(hn: HeaderName, header: string, parse: (s: string) => NameAddr): NameAddr[] | undefined {
+    const c = this._cache;
+    if (c === undefined || !c.has(hn.key)) {
+      const fast = this.nameAddrsWire(hn, header);
+      if (fast !== undefined) {
+        (this._cache ??= new Map()).set(hn.key, fast);
+        return fast;
+      }
+    }
+    return this.typedList(hn, parse);
+  }
+
+  /**
+   * A token-list header (Supported, Require, Allow, ...) by the byte fast path: every line a comma list of tokens
+   * (LWS around the elements, empty elements dropped), as parseTokenLines() reads it. undefined when the header is
+   * absent or any line needs the string parsers.
+   */
+  private tokensWire(hn: HeaderName): string[] | undefined {
+    let out: string[] | undefined;
+    const b = this._buf;
+    for (let l = this.indexOf(hn, 0); l >= 0; l = this.indexOf(hn, l + 1)) {
+      if (!this.wire(l)) return undefined;
+      const n = WIRE_B;
+      const t = this._text!;
+      const base = this._textStart;
+      let i = WIRE_A;
+      out ??= [];
+      for (;;) {
+        i = skipWsWire(b, i, n);
+        const st = i;
+        i = scanTokenWire(b, i, n);
+        if (i > st) out.push(t.slice(st - base, i - base));
+        i = skipWsWire(b, i, n);
+        if (i >= n) break;
+        if (b[i] !== 0x2c) return undefined;
+        i++;
+      }
+    }
+    return out;
+  }
+
+  /** Token-list getter: tokensWire() first, then parseTokenLines(); cached like typed(). */
+  private typedTokens(hn: HeaderName, header: string): string[] | undefined {
+    const c = this._cache;
+    if (c === undefined || !c.has(hn.key)) {
+      const fast = this.tokensWire(hn);
+      if (fast !== undefined) {
+        (this._cache ??= new Map()).set(hn.key, fast);
+        return fast;
+      }
+    }
+    return this.typed(hn, (ls) => parseTokenLines(ls, header));
   }
 
   /** Expires header in seconds (delta-seconds, up to 2^32-1). */
@@ -697,19 +773,19 @@ export abstract class SipMessage {
   }
 
   get supported(): string[] {
-    return this.typed(KNOWN_HEADERS[H.Supported]!, (ls) => parseTokenLines(ls, 'Supported')) ?? [];
+    return this.typedTokens(KNOWN_HEADERS[H.Supported]!, 'Supported') ?? [];
   }
   get require(): string[] {
-    return this.typed(KNOWN_HEADERS[H.Require]!, (ls) => parseTokenLines(ls, 'Require')) ?? [];
+    return this.typedTokens(KNOWN_HEADERS[H.Require]!, 'Require') ?? [];
   }
   get proxyRequire(): string[] {
-    return this.typed(KNOWN_HEADERS[H.ProxyRequire]!, (ls) => parseTokenLines(ls, 'Proxy-Require')) ?? [];
+    return this.typedTokens(KNOWN_HEADERS[H.ProxyRequire]!, 'Proxy-Require') ?? [];
   }
   get unsupported(): string[] {
-    return this.typed(KNOWN_HEADERS[H.Unsupported]!, (ls) => parseTokenLines(ls, 'Unsupported')) ?? [];
+    return this.typedTokens(KNOWN_HEADERS[H.Unsupported]!, 'Unsupported') ?? [];
   }
   get allow(): string[] {
-    return this.typed(KNOWN_HEADERS[H.Allow]!, (ls) => parseTokenLines(ls, 'Allow')) ?? [];
+    return this.typedTokens(KNOWN_HEADERS[H.Allow]!, 'Allow') ?? [];
   }
 
   /** Reason header values (RFC 3326). */

@@ -72,6 +72,56 @@ t.test('every getter, get/getAll/getLines and the serialization agree in wire mo
   t.ok(compared >= 35, `${compared} messages compared`);
 });
 
+t.test('every getter agrees in wire mode (byte fast paths) and field mode (string parsers) on 5,000 fuzzed messages', async (t) => {
+  const r = rng(4475);
+  const seeds = corpus.map(([, b]) => b);
+  let compared = 0;
+  let mismatches = 0;
+  for (let k = 0; k < 5000; k++) {
+    const input = mutate(seeds, r);
+    for (const strict of [false, true]) {
+      let wire: SipMessageAny;
+      let field: SipMessageAny;
+      try {
+        wire = parseMessage(input, { strict });
+        field = parseMessage(input, { strict });
+      } catch {
+        continue;
+      }
+      void field.headers; // switches `field` to field mode
+      for (const g of GETTERS) {
+        const a = read(wire, g);
+        const b = read(field, g);
+        if (a !== b && mismatches++ < 10) t.fail(`${JSON.stringify(input.toString('latin1').slice(0, 200))}: ${g}: ${a.slice(0, 200)} vs ${b.slice(0, 200)}`);
+      }
+      compared++;
+    }
+  }
+  t.equal(mismatches, 0, 'no getter differs');
+  t.ok(compared > 1000, `${compared} parsed messages compared`);
+});
+
+t.test('list headers read by the byte fast paths equal the string parsers (odd commas, LWS, several lines)', async (t) => {
+  const head = 'OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKl1\r\nFrom: <sip:a@b>;tag=1\r\n' +
+    'To: <sip:b@c>\r\nCall-ID: l-1\r\nCSeq: 1 OPTIONS\r\n';
+  const extra = [
+    'Allow: INVITE, , ACK,', 'Allow: ,INVITE', 'Supported:', 'Supported: a,b\r\nSupported: c', 'Require: a b', 'Allow: a;b',
+    'Supported: "x"', 'Unsupported: \t foo \t, bar', 'Proxy-Require: <x>',
+    'Contact: <sip:a@b>, <sip:c@d>', 'Contact: <sip:a@b>\r\nContact: "X, Y" <sip:c@d>;q=0.5', 'Contact: *', 'Contact: sip:a@b;expires=5',
+    'Contact: <sip:a@b>,', 'Contact: a, b <sip:c@d>', 'Contact: <sip:a@b;x=",">', 'Contact: <sip:a@b>;p="a,b"',
+    'Record-Route: <sip:p1;lr>\r\nRecord-Route: <sip:p2;lr>, <sip:p3;lr>', 'Route: <sip:p1;lr>;x', 'Path: <sip:p;lr>,,<sip:q>',
+  ];
+  for (const e of extra) {
+    const buf = Buffer.from(`${head}${e}\r\nContent-Length: 0\r\n\r\n`, 'latin1');
+    const wire = parseMessage(buf);
+    const field = parseMessage(buf);
+    void field.headers;
+    for (const g of ['contact', 'route', 'recordRoute', 'path', 'supported', 'require', 'proxyRequire', 'unsupported', 'allow'] as const) {
+      t.equal(read(wire, g), read(field, g), `${JSON.stringify(e)}: ${g}`);
+    }
+  }
+});
+
 t.test('an untouched message serializes to the same Buffer every time; a change rebuilds it', async (t) => {
   const buf = ordinaryMessages()[0]!;
   const m = parseMessage(buf);
