@@ -4,7 +4,7 @@
  * fmtp honoured on the encoder: useinbandfec (OPUS_SET_INBAND_FEC + an expected loss of 10 %), usedtx
  * (OPUS_SET_DTX; the pipeline then does not send the ≤ 2-byte DTX frames), maxaveragebitrate (OPUS_SET_BITRATE,
  * clamped to 6000..510000), stereo/sprop-stereo only inform the channel count chosen by the caller. Local option
- * `complexity` (0..10, default OPUS_DEFAULT_COMPLEXITY = 5). The PCM may be 48, 24, 16, 12 or 8 kHz (`pcmRate`; the RTP clock stays 48000): libopus
+ * `complexity` (0..10; default OPUS_DEFAULT_COMPLEXITY = 5 for PCM up to 16 kHz, libopus's 10 above). The PCM may be 48, 24, 16, 12 or 8 kHz (`pcmRate`; the RTP clock stays 48000): libopus
  * resamples internally, so PCMU ↔ opus needs no resampler of ours. Decoding a lost packet (`decode(null)`) runs
  * libopus PLC.
  * FEC decoding of the *next* packet's redundancy is not reachable: the binding always calls opus_decode with
@@ -54,14 +54,18 @@ const OPUS_SET_COMPLEXITY = 4010;
 const OPUS_APPLICATION_VOIP = 2048;
 
 /**
- * Encoder complexity used unless the `complexity` option says otherwise (libopus's own default is 10). A PBX
- * mostly codes narrow-band speech (SILK): libopus's SILK settings change only at complexity 2, 3, 4, 6 and 8, and
- * 4..5 (2 delayed-decision quantiser states, medium pitch search, 6 NLSF survivors) costs about half of 8..10
- * (4 states, full pitch search, 16 survivors) for the same bit rate; measured on PCMU ↔ opus at 8 kHz: 1 kHz tone
- * SNR 15.9 dB instead of 17.5 dB, espeak-ng speech waveform SNR unchanged (8.4 dB). 5 is also WebRTC's setting
- * on phones. docs/codecs.md has the table.
+ * Encoder complexity used for PCM at 8, 12 or 16 kHz unless the `complexity` option says otherwise (libopus's own
+ * default is 10). There libopus codes SILK only (narrow/medium/wide band), whose settings change only at
+ * complexity 2, 3, 4, 6 and 8; 4..5 (2 delayed-decision quantiser states, medium pitch search, 6 NLSF survivors)
+ * costs about half of 8..10 (4 states, full pitch search, 16 survivors) at the same bit rate; measured on
+ * PCMU ↔ opus at 8 kHz: 1 kHz tone SNR 15.9 dB instead of 17.5 dB, espeak-ng speech waveform SNR unchanged
+ * (8.4 dB). 5 is also WebRTC's setting on phones. At 24/48 kHz PCM libopus's default stays: there a lower
+ * complexity makes libopus choose hybrid instead of CELT-only coding, which costs MORE (measured at 48 kHz:
+ * 143 µs at 5 vs 106 µs at 10 per 20 ms). docs/codecs.md has the table.
  */
 export const OPUS_DEFAULT_COMPLEXITY = 5;
+/** libopus's own default, used at 24/48 kHz PCM. */
+const LIBOPUS_DEFAULT_COMPLEXITY = 10;
 
 function flag(v: unknown): boolean {
   return v === true || v === 1 || v === '1';
@@ -83,7 +87,7 @@ export class OpusEncoderImpl implements Encoder {
   readonly fec: boolean;
   readonly dtx: boolean;
   readonly bitrate: number | undefined;
-  /** OPUS_SET_COMPLEXITY: the `complexity` option, else OPUS_DEFAULT_COMPLEXITY. */
+  /** OPUS_SET_COMPLEXITY: the `complexity` option, else OPUS_DEFAULT_COMPLEXITY up to 16 kHz PCM, 10 above. */
   readonly complexity: number;
 
   /** `sampleRate`: rate of the PCM taken (48000, or 24/16/12/8 kHz: libopus codes it at that bandwidth). */
@@ -100,7 +104,8 @@ export class OpusEncoderImpl implements Encoder {
     }
     if (this.dtx) this.native.applyEncoderCTL(OPUS_SET_DTX, 1);
     // Not an SDP parameter: a local CPU/quality trade-off, OPUS_DEFAULT_COMPLEXITY unless given (see there).
-    const c = fmtp.complexity === undefined ? OPUS_DEFAULT_COMPLEXITY : Number(fmtp.complexity);
+    const c =
+      fmtp.complexity !== undefined ? Number(fmtp.complexity) : sampleRate <= 16000 ? OPUS_DEFAULT_COMPLEXITY : LIBOPUS_DEFAULT_COMPLEXITY;
     if (!Number.isInteger(c) || c < 0 || c > 10)
       throw new CodecError('DPBX_ERR_CODEC_BAD_OPTION', `opus: complexity=${String(fmtp.complexity)} (0..10)`);
     this.complexity = c;

@@ -79,7 +79,9 @@ t.test('PCM at 8/16 kHz (pcmRate): RTP clock stays 48000, a 1 kHz tone survives,
     t.ok(snr > 15, `${pcmRate}: SNR ${snr.toFixed(1)} dB > 15`);
   }
   const cx = (o: Record<string, unknown>) => (createEncoder('opus', o) as unknown as { complexity: number }).complexity;
-  t.equal(cx({}), 5, 'PBX default complexity 5 (OPUS_DEFAULT_COMPLEXITY)');
+  t.equal(cx({ pcmRate: 8000 }), 5, 'PBX default complexity 5 (OPUS_DEFAULT_COMPLEXITY) for SILK-only PCM rates');
+  t.equal(cx({ pcmRate: 16000 }), 5);
+  t.equal(cx({}), 10, "libopus's default at 48 kHz PCM");
   t.equal(cx({ complexity: 10 }), 10);
   t.equal(cx({ complexity: 0 }), 0);
   t.throws(() => createEncoder('opus', { complexity: 11 }), { code: 'DPBX_ERR_CODEC_BAD_OPTION' });
