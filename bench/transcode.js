@@ -54,20 +54,32 @@ const available = new Set(codecStatus().filter((s) => s.available).map((s) => s.
 // 1. raw encode / decode
 // ---------------------------------------------------------------------------------------------------------------
 const raw = {};
-// V8 tiers wasm and JS up over the first thousands of calls; a media server runs for hours, so every figure below
-// is taken after WARM frames and is the best of ROUNDS passes over the audio (the machine may be shared).
+// V8 tiers wasm and JS up over the first thousands of calls, and the optimising wasm compile runs on a background
+// thread (late on a loaded machine: a short warm-up then measures baseline Liftoff code); a media server runs for
+// hours, so every figure below is taken after at least WARM frames AND WARM_S seconds of CPU, and is the best of
+// ROUNDS passes of at least `frames` frames and ROUND_S seconds of CPU each (the machine may be shared).
 const WARM = quick ? 600 : 3000;
-const ROUNDS = 3;
+const WARM_S = quick ? 0.4 : 1.5;
+const ROUND_S = quick ? 0.08 : 0.5;
+const ROUNDS = quick ? 5 : 3;
+function cpuNow() {
+  const c = process.cpuUsage();
+  return c.user + c.system;
+}
 function steady(frames, step) {
   let f = 0;
-  for (; f < WARM; f++) step(f);
+  const w0 = cpuNow();
+  while (f < WARM || cpuNow() - w0 < WARM_S * 1e6) for (const end = f + 50; f < end; f++) step(f);
   let best = Infinity;
   for (let r = 0; r < ROUNDS; r++) {
-    const us = cpuUs(() => {
-      const end = f + frames;
-      for (; f < end; f++) step(f);
-    });
-    best = Math.min(best, us / frames);
+    const c0 = cpuNow();
+    let n = 0;
+    let us;
+    do {
+      for (const end = f + 50; f < end; f++, n++) step(f);
+      us = cpuNow() - c0;
+    } while (n < frames || us < ROUND_S * 1e6);
+    best = Math.min(best, us / n);
   }
   return best;
 }
