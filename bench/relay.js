@@ -11,7 +11,11 @@
 // call. Both targets are up together and take turns at each N (ours, then rtpengine), so the load of other
 // processes on a shared machine falls on both alike; the ratio is taken over the N both ran. `--quick` runs two small steps (< 30 s). Progress on stderr; one final stdout line `BENCH {json}`.
 //
-//   node bench/relay.js [--quick] [--steps=100,500,1000] [--seconds=6] [--only=ours|peer]
+//   node bench/relay.js [--quick] [--steps=100,500,1000] [--seconds=6] [--only=ours|peer] [--io=native|dgram|both]
+// --io: UDP I/O of our relay (default: what the relay picks, native when media/native/build/dpbx_udp_io.node is
+// built); `both` runs a second relay host with node:dgram (`ours_dgram_*`, ports split 20000–29999 / 30000–39999)
+// in the same turns, and `io_gain` = its CPU per packet / ours over the steps both ran. The BENCH line names the
+// I/O each of ours ran with (`io`, `io_dgram`).
 import { fork } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { availableParallelism } from 'node:os';
@@ -29,10 +33,12 @@ const PAYLOAD = 160;
 // role: relay host (our relay in its own process; the orchestrator drives it over IPC)
 // ------------------------------------------------------------------------------------------------------------
 async function relayHost() {
+  if (arg('io')) process.env.DPBX_RELAY_IO = arg('io');
   const { createRelay } = await import('../dist/media/index.js');
   const workers = Number(arg('workers') ?? availableParallelism());
+  const [portMin, portMax] = (arg('ports') ?? '20000-39999').split('-').map(Number);
   const relay = await createRelay({
-    rtpPortMin: 20000, rtpPortMax: 39999, bindAddress: '127.0.0.1', workers, mediaTimeoutMs: 0,
+    rtpPortMin: portMin, rtpPortMax: portMax, bindAddress: '127.0.0.1', workers, mediaTimeoutMs: 0,
     socketBufferBytes: 1 << 18,
   });
   let sessions = [];
@@ -69,7 +75,7 @@ async function relayHost() {
       process.send({ id: m.id, error: String(err && err.stack ? err.stack : err) });
     }
   });
-  process.send({ ready: true });
+  process.send({ ready: true, io: relay.ioMode ?? 'dgram' });
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -169,7 +175,7 @@ function child(roleName, extra = []) {
   let readyResolve;
   const ready = new Promise((r) => (readyResolve = r));
   proc.on('message', (m) => {
-    if (m.ready) return readyResolve();
+    if (m.ready) return readyResolve(m);
     const p = pending.get(m.id);
     if (!p) return;
     pending.delete(m.id);
@@ -244,11 +250,12 @@ async function runStep(target, gen, peers, calls, seconds) {
   return step;
 }
 
-async function oursTarget() {
-  const host = child('relay-host');
-  await host.ready;
+async function oursTarget(name = 'ours', extra = []) {
+  const host = child('relay-host', extra);
+  const { io } = await host.ready;
   return {
-    name: 'ours',
+    name,
+    io,
     async usage() {
       const u = await host.call({ op: 'usage' });
       return { cpuUs: u.cpuUs, rss: u.rss };
@@ -372,7 +379,18 @@ async function main() {
   // load other processes put on the shared machine hits both alike; each has its own half of the port range.
   const sweeps = [];
   try {
-    if (only !== 'peer') sweeps.push({ name: 'ours', target: await oursTarget(), results: [], running: true });
+    const io = arg('io');
+    if (only !== 'peer') {
+      const split = io === 'both';
+      const t = await oursTarget('ours', [...(io && !split ? [`--io=${io}`] : split ? ['--io=native'] : []), ...(split ? ['--ports=20000-29999'] : [])]);
+      out.io = t.io;
+      sweeps.push({ name: 'ours', target: t, results: [], running: true });
+      if (split) {
+        const d = await oursTarget('ours_dgram', ['--io=dgram', '--ports=30000-39999']);
+        out.io_dgram = d.io;
+        sweeps.push({ name: 'ours_dgram', target: d, results: [], running: true });
+      }
+    }
     if (only !== 'ours') {
       try {
         const t = await peerTarget();
@@ -410,7 +428,13 @@ async function main() {
     }
     // ratio > 1: we spend less CPU per packet than RTPEngine. Compared over the steps both ran (same N) with at
     // most 1% loss on both sides, so one side's extra low- or high-load step cannot tilt it.
-    const [ours, peer] = [sweeps.find((s) => s.name === 'ours'), sweeps.find((s) => s.name === 'peer')];
+    const [ours, peer, dg] = [sweeps.find((s) => s.name === 'ours'), sweeps.find((s) => s.name === 'peer'), sweeps.find((s) => s.name === 'ours_dgram')];
+    if (ours && dg) {
+      const common = ours.results.filter(measures).map((r) => r.calls).filter((n) => dg.results.some((p) => p.calls === n && measures(p)));
+      const o = cpuPerPacket(ours.results.filter((r) => common.includes(r.calls)));
+      const d = cpuPerPacket(dg.results.filter((r) => common.includes(r.calls)));
+      if (o && d) out.io_gain = Math.round((d / o) * 100) / 100;
+    }
     if (ours && peer) {
       const common = ours.results.filter(measures).map((r) => r.calls).filter((n) => peer.results.some((p) => p.calls === n && measures(p)));
       const pick = (sw) => sw.results.filter((r) => common.includes(r.calls));

@@ -2,7 +2,8 @@
  * One leg of a media session inside a worker: its sockets, negotiated formats, latching state, the stream we
  * send to it, and its counters. Owned by MediaSession, which runs the packet path.
  */
-import type { Socket } from 'node:dgram';
+import type { UdpEndpoint } from './udp-io.js';
+import { NetAddr } from './net-addr.js';
 import { RtpSourceStats, SrtpContext } from '../rtp/index.js';
 import { RelayError } from './errors.js';
 import { OutStream } from './out-stream.js';
@@ -71,19 +72,10 @@ export class Leg {
   /** Small integer unique in the session, used as the source id in OutStream. */
   readonly index: number;
   readonly localPort: number;
-  /** Receives everything sent to the leg's RTP port; sends RTCP (mux) and RTP while `rtpTx` is not connected. */
-  readonly rtp: Socket;
-  /**
-   * Second socket on the same local address and port (both SO_REUSEADDR), connected to the latched source once
-   * it is known: the kernel then delivers that source's datagrams to it (a connected socket outranks the
-   * unconnected one) and sends on it need no per-packet address resolution or route lookup. Packets from anyone
-   * else still reach `rtp`, so strangers are counted and re-latching works. Null in tests that build legs by hand.
-   */
-  readonly rtpTx: Socket | null;
-  /** Address and port `rtpTx` is connected to (null: not connected, RTP is sent from `rtp` with an address). */
-  txAddress: string | null = null;
-  txPort = 0;
-  readonly rtcp: Socket | null;
+  /** The leg's RTP port (also RTCP with rtcp-mux); told the latched peer (`setPeer`, see UdpEndpoint). */
+  readonly rtp: UdpEndpoint;
+  /** RTCP port (port + 1), null with rtcp-mux. */
+  readonly rtcp: UdpEndpoint | null;
 
   codecs: CodecSpec[] = [];
   audio: CodecSpec | null = null;
@@ -112,14 +104,16 @@ export class Leg {
   /** Counters of the stream we send (for the SR we generate): packets and payload octets. */
   sentPayloadBytes = 0;
 
-  sdpAddress: string | null = null;
-  sdpPort = 0;
+  /** The SDP connection address and port (numbers for the packet path; text made when asked). */
+  readonly sdp = new NetAddr();
+  hasSdp = false;
   sdpRtcpPort = 0;
   /** Where RTP is sent: the latched source, else the SDP address. */
-  sendAddress: string | null = null;
-  sendPort = 0;
-  rtcpAddress: string | null = null;
-  rtcpPort = 0;
+  readonly sendTo = new NetAddr();
+  hasSendTo = false;
+  /** Where RTCP is sent. */
+  readonly rtcpTo = new NetAddr();
+  hasRtcpTo = false;
   /** The RTCP destination was learned from RTCP packets of the leg (symmetric RTCP). */
   rtcpLearned = false;
   latched = false;
@@ -147,13 +141,31 @@ export class Leg {
     transcodeError: 0, rtcp: 0, sendError: 0, srtp: 0,
   };
 
-  constructor(id: string, index: number, localPort: number, rtp: Socket, rtcp: Socket | null, rtpTx: Socket | null = null) {
+  constructor(id: string, index: number, localPort: number, rtp: UdpEndpoint, rtcp: UdpEndpoint | null) {
     this.id = id;
     this.index = index;
     this.localPort = localPort;
     this.rtp = rtp;
-    this.rtpTx = rtpTx;
     this.rtcp = rtcp;
+  }
+
+  get sdpAddress(): string | null {
+    return this.hasSdp ? this.sdp.address : null;
+  }
+  get sdpPort(): number {
+    return this.sdp.port;
+  }
+  get sendAddress(): string | null {
+    return this.hasSendTo ? this.sendTo.address : null;
+  }
+  get sendPort(): number {
+    return this.sendTo.port;
+  }
+  get rtcpAddress(): string | null {
+    return this.hasRtcpTo ? this.rtcpTo.address : null;
+  }
+  get rtcpPort(): number {
+    return this.rtcpTo.port;
   }
 
   /** Applies negotiated parameters (addLeg / updateLeg). Returns true when the remote address changed. */
@@ -197,21 +209,22 @@ export class Leg {
       this.addressHold = isUnspecifiedAddress(r.address);
       if (this.addressHold) return false;
       changed = r.address !== this.sdpAddress || r.port !== this.sdpPort;
-      this.sdpAddress = r.address;
-      this.sdpPort = r.port;
+      this.sdp.set(r.address, r.port);
+      this.hasSdp = true;
       const rtcpPort = r.rtcpPort ?? r.port + 1;
       // a=rtcp (RFC 3605) moved without the RTP address moving: follow it unless RTCP was learned from packets
       if (!changed && rtcpPort !== this.sdpRtcpPort && !this.rtcpMux && !this.rtcpLearned && this.sendPort === r.port) {
-        this.rtcpPort = rtcpPort;
+        this.rtcpTo.port = rtcpPort;
       }
       this.sdpRtcpPort = rtcpPort;
       if (changed) {
         // RFC 3264 §8: a new c=/m= in an offer moves the media; until its packets arrive send to the SDP address,
         // and let the next packet re-latch (the new endpoint may sit behind a NAT too)
-        this.sendAddress = r.address;
-        this.sendPort = r.port;
-        this.rtcpAddress = r.address;
-        this.rtcpPort = this.rtcpMux ? r.port : this.sdpRtcpPort;
+        this.sendTo.copyFrom(this.sdp);
+        this.hasSendTo = true;
+        this.rtcpTo.copyFrom(this.sdp);
+        this.rtcpTo.port = this.rtcpMux ? r.port : this.sdpRtcpPort;
+        this.hasRtcpTo = true;
         if (this.latched) this.relatchOpen = true;
       }
     }
@@ -227,43 +240,14 @@ export class Leg {
     return this.direction === 'sendrecv' || this.direction === 'sendonly';
   }
 
-  onSendError = (err: Error | null): void => {
-    if (err) this.drops.sendError++;
-  };
-
-  /** `connect()` completion of `rtpTx`: a failure (already seen by `syncTx`, which then stays unconnected) is counted. */
-  onTxConnect = (err?: Error | null): void => {
-    if (err) this.drops.sendError++;
-  };
-
   /**
-   * Keeps `rtpTx` connected to where RTP goes: the latched source. Before latching, after an SDP move (until the
-   * new source latches) and on hold, it is disconnected and RTP leaves `rtp` with an explicit address (we never
-   * connect to an address that has not sent us anything: a connected socket would report its ICMP errors).
+   * Tells the RTP endpoint where RTP goes while it is a latched source (node:dgram connects its send socket to it).
+   * Before latching, after an SDP move (until the new source latches) and on hold: no peer (we never connect to
+   * an address that has not sent us anything: a connected socket would report its ICMP errors).
    */
   syncTx(): void {
-    const tx = this.rtpTx;
-    if (tx === null) return;
-    const want = this.latched && !this.relatchOpen && !this.addressHold && this.sendAddress !== null;
-    if (want && this.txAddress === this.sendAddress && this.txPort === this.sendPort) return;
-    if (this.txAddress !== null) {
-      this.txAddress = null;
-      try {
-        tx.disconnect();
-      } catch {
-        /* was not connected */
-      }
-    }
-    if (!want) return;
-    try {
-      // synchronous for an IP literal (the socket's lookup answers literals at once); anything else stays unconnected
-      tx.connect(this.sendPort, this.sendAddress!, this.onTxConnect);
-      tx.remoteAddress();
-    } catch {
-      return;
-    }
-    this.txAddress = this.sendAddress;
-    this.txPort = this.sendPort;
+    const want = this.latched && !this.relatchOpen && !this.addressHold && this.hasSendTo;
+    this.rtp.setPeer(want ? this.sendTo : null);
   }
 
   snapshot(nowMs: number): LegStats {
@@ -292,7 +276,7 @@ export class Leg {
       jitterMs: this.stats ? Math.round(this.stats.jitterMs * 100) / 100 : 0,
       relatches: this.relatches,
       idleMs: this.lastRxMs < 0 ? -1 : Math.round(nowMs - this.lastRxMs),
-      drops: { ...this.drops },
+      drops: { ...this.drops, sendError: this.drops.sendError + this.rtp.sendErrors + (this.rtcp ? this.rtcp.sendErrors : 0) },
     };
   }
 }

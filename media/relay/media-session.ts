@@ -11,10 +11,7 @@
  * transcode or play (or with `rtcp: 'generate'`) the others' RTCP is dropped (counted) and we generate SR/RR +
  * SDES for it every `rtcpIntervalMs` (randomised ×[0.5, 1.5], §6.2).
  */
-import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import { isIP } from 'node:net';
-import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import {
   rtpHeaderLength, isRtcpPacket, rtpSsrc, rtpSeq, rtpTimestamp, rtpPayloadType, setRtpPayloadType, setRtpSeq,
   setRtpTimestamp, rtpMarker, writeRtpHeader, RtpSourceStats, serializeRtcp, ntpFromUnixMs, ntpMiddle32, SDES_CNAME,
@@ -27,6 +24,7 @@ import {
   type Route, type PlayState,
 } from './leg.js';
 import { SOURCE_PLAY } from './out-stream.js';
+import { getUdpIo, type NetAddr, type UdpEndpoint, type UdpIo } from './udp-io.js';
 import type {
   CreateTranscoder, LegInfo, LegOptions, LegUpdate, PlayOptions, RelayLogger, SessionEvents, SessionStats,
   Transcoder, TranscoderCodec,
@@ -44,73 +42,11 @@ export interface SessionContext {
   clock: PlayClock;
   /** Interval of generated RTCP (ms). */
   rtcpIntervalMs: number;
+  /** The thread's UDP I/O (default: `getUdpIo()`, native when the addon loaded). */
+  io?: UdpIo;
 }
 
 const now = (): number => performance.now();
-
-/**
- * node:dgram resolves the destination of every unconnected send through `lookup` (default dns.lookup, which
- * answers IP literals on the next tick: one closure and one tick per packet). The relay only sends to IP
- * literals (latched sources, SDP addresses), so they are answered synchronously; a hostname still goes to DNS.
- */
-function literalLookup(host: string, opts: number | LookupOneOptions, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-  const family = isIP(host);
-  if (family !== 0) cb(null, host, family);
-  else dnsLookup(host, typeof opts === 'number' ? { family: opts } : opts, cb);
-}
-
-function bindSocket(ctx: SessionContext, port: number, reuseAddr = false): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const sock = createSocket({ type: ctx.bindAddress.includes(':') ? 'udp6' : 'udp4', reuseAddr, lookup: literalLookup });
-    const onError = (err: NodeJS.ErrnoException) => {
-      sock.close();
-      reject(
-        err.code === 'EADDRINUSE'
-          ? Object.assign(new RelayError('DPBX_ERR_RELAY_BIND', `port ${port} in use`), { busy: true })
-          : new RelayError('DPBX_ERR_RELAY_BIND', `bind ${ctx.bindAddress}:${port}: ${err.message}`),
-      );
-    };
-    sock.once('error', onError);
-    sock.bind({ port, address: ctx.bindAddress, exclusive: true }, () => {
-      sock.off('error', onError);
-      if (ctx.socketBufferBytes) {
-        try {
-          sock.setRecvBufferSize(ctx.socketBufferBytes);
-          sock.setSendBufferSize(ctx.socketBufferBytes);
-        } catch {
-          /* capped by the OS: keep its default */
-        }
-      }
-      resolve(sock);
-    });
-  });
-}
-
-/**
- * The RTP port as a pair of sockets sharing it (see Leg.rtpTx). Both need SO_REUSEADDR, which would also let us
- * share a port another process holds with SO_REUSEADDR; so the port is first bound once without it: that probe
- * fails (EADDRINUSE → the pool quarantines the pair) whenever anyone else has the port, then the pair is bound.
- */
-async function bindRtpPair(ctx: SessionContext, port: number): Promise<[Socket, Socket]> {
-  await closeSocket(await bindSocket(ctx, port));
-  const rx = await bindSocket(ctx, port, true);
-  try {
-    return [rx, await bindSocket(ctx, port, true)];
-  } catch (err) {
-    await closeSocket(rx);
-    throw err;
-  }
-}
-
-function closeSocket(sock: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    try {
-      sock.close(() => resolve());
-    } catch {
-      resolve();
-    }
-  });
-}
 
 function codecOf(c: { name: string; rate: number; channels?: number; pt: number; ptime?: number; fmtp?: string }): TranscoderCodec {
   const tc: TranscoderCodec = { name: c.name, rate: c.rate, channels: c.channels ?? 1, pt: c.pt, ptime: c.ptime ?? 20 };
@@ -121,6 +57,7 @@ function codecOf(c: { name: string; rate: number; channels?: number; pt: number;
 export class MediaSession {
   readonly id: string;
   private readonly ctx: SessionContext;
+  private readonly io: UdpIo;
   readonly legs = new Map<string, Leg>();
   private nextIndex = 0;
   private closed = false;
@@ -128,6 +65,7 @@ export class MediaSession {
   constructor(id: string, ctx: SessionContext) {
     this.id = id;
     this.ctx = ctx;
+    this.io = ctx.io ?? getUdpIo();
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -137,38 +75,40 @@ export class MediaSession {
   async addLeg(opts: LegOptions, port: number): Promise<LegInfo> {
     if (this.closed) throw new RelayError('DPBX_ERR_RELAY_CLOSED', `session ${this.id} is closed`);
     if (this.legs.has(opts.id)) throw new RelayError('DPBX_ERR_RELAY_LEG_EXISTS', `leg ${opts.id} exists`);
-    const [rtp, rtpTx] = await bindRtpPair(this.ctx, port);
+    // the handlers reach the leg through this box: the leg object exists only once its sockets are bound
+    const box: { leg: Leg | null } = { leg: null };
+    const bufferBytes = this.ctx.socketBufferBytes;
+    const address = this.ctx.bindAddress;
+    const rtp = await this.io.open({
+      address, port, bufferBytes, rtp: true,
+      handler: (buf, len, from) => {
+        if (box.leg !== null) this.onRtp(box.leg, buf, len, from);
+      },
+    });
     // with rtcp-mux only the RTP port is bound (port + 1 stays reserved in the pool); the choice is fixed per leg
-    let rtcp: Socket | null = null;
+    let rtcp: UdpEndpoint | null = null;
     if (!opts.rtcpMux) {
       try {
-        rtcp = await bindSocket(this.ctx, port + 1);
+        rtcp = await this.io.open({
+          address, port: port + 1, bufferBytes,
+          handler: (buf, len, from) => {
+            if (box.leg !== null) this.onRtcp(box.leg, buf, len, from);
+          },
+        });
       } catch (err) {
-        await closeSocket(rtp);
-        await closeSocket(rtpTx);
+        await rtp.close();
         throw err;
       }
     }
-    const leg = new Leg(opts.id, this.nextIndex++, port, rtp, rtcp, rtpTx);
+    const leg = new Leg(opts.id, this.nextIndex++, port, rtp, rtcp);
     try {
       leg.configure(opts);
     } catch (err) {
-      await closeSocket(rtp);
-      await closeSocket(rtpTx);
-      if (rtcp) await closeSocket(rtcp);
+      await rtp.close();
+      if (rtcp) await rtcp.close();
       throw err;
     }
-    const onRtp = (msg: Buffer, rinfo: RemoteInfo): void => this.onRtp(leg, msg, rinfo);
-    const onError = (): void => {
-      leg.drops.sendError++;
-    };
-    // the latched source's packets arrive on rtpTx once it is connected, everyone else's on rtp: one handler
-    rtp.on('message', onRtp);
-    rtp.on('error', onError);
-    rtpTx.on('message', onRtp);
-    rtpTx.on('error', onError);
-    rtcp?.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onRtcp(leg, msg, rinfo));
-    rtcp?.on('error', () => leg.drops.sendError++);
+    box.leg = leg;
     this.legs.set(leg.id, leg);
     this.refreshRtcpModes();
     return { id: leg.id, localAddress: this.ctx.advertisedAddress, localPort: port, localRtcpPort: leg.rtcpMux ? port : port + 1 };
@@ -204,9 +144,8 @@ export class MediaSession {
     this.stopPlayOf(leg, 'closed');
     this.legs.delete(id);
     this.refreshRtcpModes();
-    await closeSocket(leg.rtp);
-    if (leg.rtpTx) await closeSocket(leg.rtpTx);
-    if (leg.rtcp) await closeSocket(leg.rtcp);
+    await leg.rtp.close();
+    if (leg.rtcp) await leg.rtcp.close();
     return leg.localPort;
   }
 
@@ -330,7 +269,7 @@ export class MediaSession {
     const interval = this.ctx.rtcpIntervalMs;
     if (interval <= 0) return;
     for (const leg of this.legs.values()) {
-      if (!leg.generatesRtcp || leg.rtcpAddress === null || leg.addressHold) continue;
+      if (!leg.generatesRtcp || !leg.hasRtcpTo || leg.addressHold) continue;
       if (leg.lastRtcpGenMs < 0) {
         // §6.2: the first report after a randomised half interval, so calls set up together do not report together
         leg.lastRtcpGenMs = nowMs - interval / 2 - Math.random() * (interval / 2);
@@ -450,16 +389,17 @@ export class MediaSession {
   // -------------------------------------------------------------------------------------------------------------
 
   /** Latching (symmetric RTP): true when the packet may be processed. */
-  private acceptSource(leg: Leg, rinfo: RemoteInfo, ssrc: number, t: number): boolean {
+  private acceptSource(leg: Leg, from: NetAddr, ssrc: number): boolean {
     if (leg.latched) {
-      if (rinfo.port === leg.sendPort && rinfo.address === leg.sendAddress) {
-        if (leg.relatchOpen) this.latch(leg, rinfo, ssrc, true); // the newly announced address itself answered
+      // compared as numbers: no address text per packet
+      if (from.same(leg.sendTo)) {
+        if (leg.relatchOpen) this.latch(leg, from, ssrc, true); // the newly announced address itself answered
         return true;
       }
       // legitimate moves: a re-INVITE announced a new address (window open until the next packet), or the same
       // SSRC now arrives from another port/address (NAT rebinding, endpoint changed interface)
       if (leg.relatchOpen || (leg.latching && ssrc === leg.latchedSsrc)) {
-        this.latch(leg, rinfo, ssrc, true);
+        this.latch(leg, from, ssrc, true);
         return true;
       }
       leg.drops.stranger++;
@@ -467,7 +407,7 @@ export class MediaSession {
     }
     if (!leg.latching) {
       // fixed remote: only the SDP address is accepted
-      if (rinfo.address === leg.sdpAddress && rinfo.port === leg.sdpPort) {
+      if (leg.hasSdp && from.same(leg.sdp)) {
         leg.latched = true;
         leg.latchedSsrc = ssrc;
         leg.syncTx();
@@ -476,40 +416,45 @@ export class MediaSession {
       leg.drops.stranger++;
       return false;
     }
-    void t;
-    this.latch(leg, rinfo, ssrc, false);
+    this.latch(leg, from, ssrc, false);
     return true;
   }
 
-  private latch(leg: Leg, rinfo: RemoteInfo, ssrc: number, relatch: boolean): void {
-    leg.sendAddress = rinfo.address;
-    leg.sendPort = rinfo.port;
+  private latch(leg: Leg, from: NetAddr, ssrc: number, relatch: boolean): void {
+    // the one place the source's address becomes text (events, stats, node:dgram sends)
+    leg.sendTo.copyFrom(from);
+    leg.hasSendTo = true;
     leg.latched = true;
     leg.latchedSsrc = ssrc;
     leg.relatchOpen = false;
     if (leg.rtcpMux) {
-      leg.rtcpAddress = rinfo.address;
-      leg.rtcpPort = rinfo.port;
-    } else if (leg.rtcpAddress === null || relatch || !leg.rtcpLearned) {
+      leg.rtcpTo.copyFrom(leg.sendTo);
+      leg.hasRtcpTo = true;
+    } else if (!leg.hasRtcpTo || relatch || !leg.rtcpLearned) {
       // RTCP goes to the latched address; its port is the SDP's (a=rtcp or port + 1) when the media comes from
       // the SDP address itself, else port + 1 of the latched source (RFC 3550 §11), until RTCP itself arrives
-      leg.rtcpAddress = rinfo.address;
-      leg.rtcpPort = rinfo.address === leg.sdpAddress && rinfo.port === leg.sdpPort ? leg.sdpRtcpPort : rinfo.port + 1;
+      const fromSdp = leg.hasSdp && from.same(leg.sdp);
+      leg.rtcpTo.copyFrom(leg.sendTo);
+      leg.rtcpTo.port = fromSdp ? leg.sdpRtcpPort : from.port + 1;
+      leg.hasRtcpTo = true;
       leg.rtcpLearned = false;
     }
     if (relatch) leg.relatches++;
     leg.syncTx();
-    this.ctx.emit(this.id, 'latched', { legId: leg.id, address: rinfo.address, port: rinfo.port, relatch });
+    this.ctx.emit(this.id, 'latched', { legId: leg.id, address: leg.sendTo.address, port: leg.sendTo.port, relatch });
   }
 
-  onRtp(leg: Leg, msg: Buffer, rinfo: RemoteInfo): void {
-    let len = msg.length;
+  /**
+   * One datagram on a leg's RTP port: `msg[0, len)` from `from`. With native I/O `msg` is a slot of the shared
+   * receive arena, valid only during this call (rewritten and sent in place, copied where it must outlive it).
+   */
+  onRtp(leg: Leg, msg: Buffer, len: number, from: NetAddr): void {
     leg.packetsIn++;
     leg.bytesIn += len;
     if (leg.srtpIn !== null) {
       // RFC 5761 §4: with rtcp-mux, second octet 192–223 is (S)RTCP
       if (leg.rtcpMux && len >= 2 && msg[1]! >= 192 && msg[1]! <= 223) {
-        this.onRtcp(leg, msg, rinfo);
+        this.onRtcp(leg, msg, len, from);
         return;
       }
       // RFC 3711 §3.3: authenticate (and replay-check) before anything else; decrypted in place
@@ -522,13 +467,13 @@ export class MediaSession {
     }
     const hdr = rtpHeaderLength(msg, len);
     if (hdr < 0) {
-      if (leg.rtcpMux && isRtcpPacket(msg, len)) this.onRtcp(leg, msg, rinfo);
+      if (leg.rtcpMux && isRtcpPacket(msg, len)) this.onRtcp(leg, msg, len, from);
       else leg.drops.malformed++;
       return;
     }
     const ssrc = rtpSsrc(msg);
     const t = now();
-    if (!this.acceptSource(leg, rinfo, ssrc, t)) return;
+    if (!this.acceptSource(leg, from, ssrc)) return;
     leg.lastRxMs = t;
     leg.timedOut = false;
     if (!leg.sends) {
@@ -554,7 +499,7 @@ export class MediaSession {
     }
     for (let i = 0; i < n; i++) {
       // while forking to several legs, all but the last get a copy (each send owns its buffer)
-      const buf = i === n - 1 ? msg : Buffer.from(msg.subarray(0, msg.length));
+      const buf = i === n - 1 ? msg : Buffer.from(msg.subarray(0, len));
       this.forward(leg, routes[i]!, buf, len, hdr, padding, ssrc, seq, ts, t);
     }
   }
@@ -572,7 +517,7 @@ export class MediaSession {
       src.drops.direction++;
       return;
     }
-    if (dst.sendAddress === null) {
+    if (!dst.hasSendTo) {
       src.drops.noDestination++;
       return;
     }
@@ -615,7 +560,9 @@ export class MediaSession {
       meta.marker = rtpMarker(buf);
       let frames;
       try {
-        frames = route.transcoder.transcode(buf.subarray(hdr, len - padding), meta);
+        // a plugin may keep the payload (re-packetisation): never hand it a view of the reused receive arena
+        const payload = buf.subarray(hdr, len - padding);
+        frames = route.transcoder.transcode(this.io.transientBuffers ? Buffer.from(payload) : payload, meta);
       } catch {
         src.drops.transcodeError++;
         return;
@@ -656,13 +603,9 @@ export class MediaSession {
     }
     dst.packetsOut++;
     dst.bytesOut += len;
-    // Hot path: no completion callback (node:dgram would queue a nextTick per packet for it) and no offset/length
-    // form (it slices a new Buffer view); asynchronous send errors still reach the socket's 'error' listener,
-    // which counts them in drops.sendError. Towards a latched source the connected socket is used: no address
-    // lookup, no per-send closure for it, no address parsing in C++ and no route lookup in the kernel.
-    const data = len === buf.length ? buf : buf.subarray(0, len);
-    if (dst.txAddress !== null) dst.rtpTx!.send(data);
-    else dst.rtp.send(data, dst.sendPort, dst.sendAddress!);
+    // Hot path: the endpoint sends with the destination as numbers (native: queued and sent in a batch after this
+    // wake-up's JS call; node:dgram: no completion callback, the connected socket towards a latched peer).
+    dst.rtp.send(buf, len, dst.sendTo);
   }
 
   private sendRtcp(dst: Leg, buf: Buffer, len: number): void {
@@ -677,18 +620,17 @@ export class MediaSession {
     }
     const sock = dst.rtcpMux || !dst.rtcp ? dst.rtp : dst.rtcp;
     dst.rtcpOut++;
-    sock.send(buf, 0, len, dst.rtcpPort, dst.rtcpAddress!, dst.onSendError);
+    sock.send(buf, len, dst.rtcpTo);
   }
 
-  onRtcp(leg: Leg, msg: Buffer, rinfo: RemoteInfo): void {
-    let len = msg.length;
+  onRtcp(leg: Leg, msg: Buffer, len: number, from: NetAddr): void {
     leg.rtcpIn++;
     if (len < 8 || msg[0]! >> 6 !== 2 || msg[1]! < 192 || msg[1]! > 223) {
       leg.drops.malformed++;
       return;
     }
     // accept RTCP from the latched media address (any port: RTCP may come from port+1 or be NATed separately)
-    if (leg.latched && rinfo.address !== leg.sendAddress) {
+    if (leg.latched && !from.sameHost(leg.sendTo)) {
       leg.drops.stranger++;
       return;
     }
@@ -700,9 +642,9 @@ export class MediaSession {
       }
       len = plain.length;
     }
-    if (!leg.rtcpMux && (leg.rtcpAddress !== rinfo.address || leg.rtcpPort !== rinfo.port)) {
-      leg.rtcpAddress = rinfo.address;
-      leg.rtcpPort = rinfo.port;
+    if (!leg.rtcpMux && (!leg.hasRtcpTo || !from.same(leg.rtcpTo))) {
+      leg.rtcpTo.copyFrom(from);
+      leg.hasRtcpTo = true;
     }
     if (!leg.rtcpMux) leg.rtcpLearned = true;
     // an SR from this leg: remember its NTP middle bits for the LSR/DLSR of the reports we generate (§6.4.1)
@@ -713,7 +655,7 @@ export class MediaSession {
     for (let i = 0; i < routes.length; i++) {
       const r = routes[i]!;
       const dst = r.dst;
-      if (r.transcoder !== null || dst.generatesRtcp || dst.rtcpAddress === null || !dst.receives) {
+      if (r.transcoder !== null || dst.generatesRtcp || !dst.hasRtcpTo || !dst.receives) {
         leg.drops.rtcp++;
         continue;
       }
@@ -727,7 +669,7 @@ export class MediaSession {
   // -------------------------------------------------------------------------------------------------------------
 
   private sendPlayFrame(leg: Leg, st: PlayState, i: number, marker: boolean): void {
-    if (leg.sendAddress === null || !leg.receives) return;
+    if (!leg.hasSendTo || !leg.receives) return;
     const payload = frame(st.frames, i);
     const t = now();
     const rate = leg.audio?.rate ?? 8000;

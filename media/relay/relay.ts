@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { PortPool } from './port-pool.js';
 import { RelayError, fromWireError, toWireError, type WireError } from './errors.js';
 import { SessionHost, type HostConfig, type HostEvent, type HostRequest } from './session-host.js';
+import { resolveIoMode, type UdpIoMode } from './udp-io.js';
 import type {
   LegInfo, LegOptions, LegUpdate, PlayOptions, RelayLogger, RelayOptions, SessionEvents, SessionStats,
 } from './types.js';
@@ -42,6 +43,8 @@ export function resolveRelayOptions(o: RelayOptions = {}, env: NodeJS.ProcessEnv
 }
 
 type Listener<T> = (data: T) => void;
+
+let ioWarned = false;
 
 /** Transport to one SessionHost (worker or in-process). */
 interface HostChannel {
@@ -283,12 +286,21 @@ export class Relay {
   private readonly channels: HostChannel[] = [];
   private readonly sessions = new Map<string, MediaSessionHandle>();
   private closed = false;
+  /** UDP I/O of the workers: 'native' (batched, media/native/udp_io.c) or 'dgram' (fallback, DPBX_RELAY_IO=dgram). */
+  readonly ioMode: UdpIoMode;
 
   /** Use createRelay(). */
   constructor(options: RelayOptions = {}) {
     this.options = resolveRelayOptions(options);
     this.logger = this.options.logger;
     this.pool = new PortPool(this.options.rtpPortMin, this.options.rtpPortMax);
+    const io = resolveIoMode();
+    this.ioMode = io.mode;
+    if (io.warning !== null && !ioWarned) {
+      ioWarned = true; // one line per process
+      if (this.logger) this.logger.warn({ io: io.mode }, io.warning);
+      else process.emitWarning(io.warning);
+    }
     const config: HostConfig = {
       bindAddress: this.options.bindAddress,
       advertisedAddress: this.options.advertisedAddress,
@@ -298,6 +310,7 @@ export class Relay {
       mediaPath: this.options.mediaPath,
       socketBufferBytes: this.options.socketBufferBytes,
       preloadTranscoder: this.options.preloadTranscoder,
+      io: this.ioMode,
     };
     const onEvent = (e: HostEvent) => this.sessions.get(e.sessionId)?.dispatch(e);
     if (this.options.workers === 0) this.channels.push(new InProcessChannel(config, onEvent, this.logger));

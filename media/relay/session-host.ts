@@ -7,6 +7,7 @@ import { isAbsolute } from 'node:path';
 import { MediaSession, type SessionContext } from './media-session.js';
 import { RelayError } from './errors.js';
 import { realClock, type PlayClock } from '../play/index.js';
+import { getUdpIo, type UdpIoMode } from './udp-io.js';
 import type { CreateTranscoder, LegOptions, LegUpdate, PlayOptions, RelayLogger, SessionEvents } from './types.js';
 
 export interface HostConfig {
@@ -20,6 +21,8 @@ export interface HostConfig {
   socketBufferBytes: number | undefined;
   /** Load the transcoder plugin when the host starts, not at the first transcoded bridge. */
   preloadTranscoder?: boolean;
+  /** UDP I/O of this host's thread (resolved once on the main thread: `resolveIoMode`). Default: env / addon. */
+  io?: UdpIoMode;
 }
 
 export type HostRequest =
@@ -64,6 +67,7 @@ export class SessionHost {
       logger,
       clock,
       rtcpIntervalMs: config.rtcpIntervalMs,
+      io: getUdpIo(config.io),
     };
     if (config.preloadTranscoder && config.transcoder) {
       // The first transcoded call must not start with the plugin's load time (wasm compile, libopus) as silence.

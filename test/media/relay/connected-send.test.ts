@@ -1,23 +1,28 @@
 /**
- * RTP towards a latched source leaves a second socket on the leg's port, connected to that source (Leg.rtpTx):
+ * node:dgram I/O (DPBX_RELAY_IO=dgram or no native addon): RTP towards a latched source leaves a second socket on
+ * the leg's port, connected to that source (DgramEndpoint.tx):
  * checked here with real loopback sockets — the reply still comes from the leg's port (symmetric RTP), the
  * kernel hands the latched source's packets to the connected socket and everybody else's to the unconnected one
  * (so strangers are still seen and counted, and a source that moves still re-latches), a re-INVITE to a new
- * address disconnects until the new source is heard, and a port somebody else holds with SO_REUSEADDR is refused.
+ * address disconnects until the new source is heard, and a port somebody else holds with SO_REUSEADDR is refused
+ * (that last one with both I/O implementations: the native one binds once, exclusively).
  */
 import t from 'tap';
 import { createSocket, type Socket } from 'node:dgram';
 import { MediaSession, type SessionContext } from '../../../media/relay/media-session.js';
 import { RelayError } from '../../../media/relay/index.js';
 import { realClock } from '../../../media/play/index.js';
+import { DgramIo, getUdpIo, nativeIoStatus, type DgramEndpoint, type UdpIo } from '../../../media/relay/udp-io.js';
+import type { Leg } from '../../../media/relay/leg.js';
 import { Peer, rtp, randomRange, PCMU, te, until } from './helpers.js';
 
-function ctx(): SessionContext {
+function ctx(io: UdpIo = new DgramIo()): SessionContext {
   return {
     bindAddress: '127.0.0.1', advertisedAddress: '127.0.0.1', mediaPath: undefined, socketBufferBytes: undefined,
-    transcoderFactory: async () => null, emit: () => undefined, logger: undefined, clock: realClock, rtcpIntervalMs: 0,
+    transcoderFactory: async () => null, emit: () => undefined, logger: undefined, clock: realClock, rtcpIntervalMs: 0, io,
   };
 }
+const ep = (leg: Leg) => leg.rtp as DgramEndpoint;
 
 t.test('RTP to a latched source goes out on a connected socket from the leg port; strangers, re-latch and re-INVITE still work', async (t) => {
   const range = randomRange(8);
@@ -39,15 +44,15 @@ t.test('RTP to a latched source goes out on a connected socket from the leg port
   await s.link('A', 'B');
   await s.link('B', 'A');
   const legB = s.legs.get('B')!;
-  t.equal(legB.txAddress, null, 'not connected before the source is heard');
+  t.equal(ep(legB).txAddress, null, 'not connected before the source is heard');
   let onTx = 0;
-  legB.rtpTx!.on('message', () => onTx++);
+  ep(legB).tx!.on('message', () => onTx++);
 
   // B's media really comes from b2 (NAT): latch, connect
   await b2.send(rtp(0, 1, 160, 0xbbbb), portB);
   await a.waitFor(1);
-  t.equal(legB.txAddress, '127.0.0.1');
-  t.equal(legB.txPort, b2.port, 'connected to the latched source');
+  t.equal(ep(legB).txAddress, '127.0.0.1');
+  t.equal(ep(legB).txPort, b2.port, 'connected to the latched source');
   await a.send(rtp(0, 10, 1600, 0xaaaa), portA);
   await b2.waitFor(1);
   t.equal(b2.rx.length, 1, 'A → B reaches the latched source');
@@ -69,7 +74,7 @@ t.test('RTP to a latched source goes out on a connected socket from the leg port
   await b3.send(rtp(0, 5, 960, 0xbbbb), portB);
   await a.waitFor(5);
   t.equal(legB.relatches, 1);
-  t.equal(legB.txPort, b3.port, 'reconnected to the new source');
+  t.equal(ep(legB).txPort, b3.port, 'reconnected to the new source');
   await a.send(rtp(0, 11, 1760, 0xaaaa), portA);
   await b3.waitFor(1);
   t.equal(b3.rx.length, 1, 'A → B follows the move');
@@ -78,24 +83,26 @@ t.test('RTP to a latched source goes out on a connected socket from the leg port
 
   // re-INVITE: new address → disconnected, sent to the SDP address until the new source answers
   await s.updateLeg('B', { remote: { address: '127.0.0.1', port: c.port } });
-  t.equal(legB.txAddress, null, 'disconnected after the SDP moved');
+  t.equal(ep(legB).txAddress, null, 'disconnected after the SDP moved');
   await a.send(rtp(0, 12, 1920, 0xaaaa), portA);
   await c.waitFor(1);
   t.equal(c.rx.length, 1, 'A → B goes to the announced address');
   t.equal(c.rx[0]!.port, portB);
   await c.send(rtp(0, 1, 0, 0xcccc), portB);
   await a.waitFor(6);
-  t.equal(legB.txPort, c.port, 'connected again once the new source is heard');
+  t.equal(ep(legB).txPort, c.port, 'connected again once the new source is heard');
   t.equal(legB.drops.sendError, 0, 'no send errors');
 });
 
-t.test('a port another process holds (even with SO_REUSEADDR) is refused as busy', async (t) => {
+const ios: [string, UdpIo][] = [['dgram', new DgramIo()]];
+if (nativeIoStatus() === 'loaded') ios.push(['native', getUdpIo('native')]);
+for (const [mode, io] of ios) t.test(`${mode}: a port another process holds (even with SO_REUSEADDR) is refused as busy`, async (t) => {
   const range = randomRange(2);
   const port = range.rtpPortMin;
   const foreign: Socket = createSocket({ type: 'udp4', reuseAddr: true });
   await new Promise<void>((r) => foreign.bind(port, '127.0.0.1', () => r()));
   t.teardown(() => foreign.close());
-  const s = new MediaSession('busy', ctx());
+  const s = new MediaSession('busy', ctx(io));
   t.teardown(() => s.close());
   const err = await s.addLeg({ id: 'A', remote: { address: '127.0.0.1', port: 9 }, codecs: [PCMU], rtcpMux: true }, port).then(
     () => null,
