@@ -8,7 +8,7 @@ import { SipUri, parseUri, checkUri, URI_HAS_HEADERS } from './uri.js';
 import { NameAddr, parseNameAddr, parseNameAddrAt, parseContact, parseNameAddrWire } from './name-addr.js';
 import { Via, parseVia, parseViaAt, parseViaWire } from './via.js';
 import { type CSeq, type Reason, type Replaces, type EventValue, type SubscriptionState, type RAck, AuthValue,
-  ContentType, parseCSeqAt, parseCSeqWire, parseUInt, parseUIntAt, parseAuth, parseContentTypeAt, parseTokenList, parseReason, parseReplaces,
+  ContentType, parseCSeqAt, parseCSeqWire, parseAuthWire, parseUInt, parseUIntAt, parseAuth, parseContentTypeAt, parseTokenList, parseReason, parseReplaces,
   parseEvent, parseSubscriptionState, parseRAck } from './values.js';
 
 /** One header line as stored: lowercase key, the name to write, the unfolded value. */
@@ -718,6 +718,24 @@ export abstract class SipMessage {
     return out;
   }
 
+  /** Auth header getter: every line by parseAuthWire() when it can, else parseAuth() on every line; cached like typed(). */
+  private typedAuth(hn: HeaderName, header: string): AuthValue[] | undefined {
+    const c = this._cache;
+    if (c === undefined || !c.has(hn.key)) {
+      let out: AuthValue[] | undefined;
+      for (let i = this.indexOf(hn, 0); i >= 0; i = this.indexOf(hn, i + 1)) {
+        const v = this.wire(i) ? parseAuthWire(this._buf, WIRE_A, WIRE_B, this._text!, this._textStart) : undefined;
+        if (v === undefined) { out = undefined; break; }
+        (out ??= []).push(v);
+      }
+      if (out !== undefined) {
+        (this._cache ??= new Map()).set(hn.key, out);
+        return out;
+      }
+    }
+    return this.typed(hn, (ls) => ls.map((l) => parseAuth(l, header)));
+  }
+
   /** Token-list getter: tokensWire() first, then parseTokenLines(); cached like typed(). */
   private typedTokens(hn: HeaderName, header: string): string[] | undefined {
     const c = this._cache;
@@ -760,16 +778,16 @@ export abstract class SipMessage {
   }
 
   get authorization(): AuthValue[] {
-    return this.typed(KNOWN_HEADERS[H.Authorization]!, (ls) => ls.map((l) => parseAuth(l, 'Authorization'))) ?? [];
+    return this.typedAuth(KNOWN_HEADERS[H.Authorization]!, 'Authorization') ?? [];
   }
   get proxyAuthorization(): AuthValue[] {
-    return this.typed(KNOWN_HEADERS[H.ProxyAuthorization]!, (ls) => ls.map((l) => parseAuth(l, 'Proxy-Authorization'))) ?? [];
+    return this.typedAuth(KNOWN_HEADERS[H.ProxyAuthorization]!, 'Proxy-Authorization') ?? [];
   }
   get wwwAuthenticate(): AuthValue[] {
-    return this.typed(KNOWN_HEADERS[H.WwwAuthenticate]!, (ls) => ls.map((l) => parseAuth(l, 'WWW-Authenticate'))) ?? [];
+    return this.typedAuth(KNOWN_HEADERS[H.WwwAuthenticate]!, 'WWW-Authenticate') ?? [];
   }
   get proxyAuthenticate(): AuthValue[] {
-    return this.typed(KNOWN_HEADERS[H.ProxyAuthenticate]!, (ls) => ls.map((l) => parseAuth(l, 'Proxy-Authenticate'))) ?? [];
+    return this.typedAuth(KNOWN_HEADERS[H.ProxyAuthenticate]!, 'Proxy-Authenticate') ?? [];
   }
 
   get supported(): string[] {

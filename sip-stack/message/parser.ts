@@ -9,7 +9,7 @@ import { isAscii } from 'node:buffer';
 import { SipParseError, type SipErrorResponder, parseFail, badHeader } from './errors.js';
 import { type SipLimits, resolveLimits, DEFAULT_LIMITS } from './limits.js';
 import { lookupHeaderId, KNOWN_HEADERS, H } from './header-names.js';
-import { isTokenChar, METHOD_NAMES, latin1At, utf8At } from './scan.js';
+import { BYTE_CLASS, METHOD_NAMES, latin1At, utf8At } from './scan.js';
 import { SipRequest, SipResponse, WIRE_HEADERS, WIRE_STRIDE, cseqMismatch, checkRequestUri } from './message.js';
 import { createResponse } from './builders.js';
 import { checkUriWire } from './uri.js';
@@ -192,7 +192,7 @@ function parseStartLine(buf: Buffer, a: number, b: number, limits: SipLimits): S
   while (sp1 < b && buf[sp1] !== 0x20) sp1++;
   if (sp1 >= b || sp1 === a) return parseFail('request line without Request-URI');
   for (let i = a; i < sp1; i++) {
-    if (!isTokenChar(buf[i]!)) return parseFail('method is not a token');
+    if (BYTE_CLASS[buf[i]!] !== 1) return parseFail('method is not a token');
   }
   slMethod = methodAt(buf, a, sp1);
   let sp2 = b - 1;
@@ -366,7 +366,7 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
       if (le - i > maxLine) return tooLarge(`header line longer than ${maxLine} bytes`);
       // The usual line: token characters (hashed on the way), optional SP/HT, ':'.
       let p = i;
-      while (p < le && isTokenChar(buf[p]!)) p++;
+      while (p < le && BYTE_CLASS[buf[p]!] === 1) p++;
       let ne = p;
       while (p < le && (buf[p] === 0x20 || buf[p] === 0x09)) p++;
       let colon = p;

@@ -4,7 +4,7 @@
 
 import { badHeader } from './errors.js';
 import { type Params, newParams, newDict, parseHeaderParams, scanQuoted, scanToken, skipWs, unquote, quote, formatParams,
-  isToken, methodName, skipWsWire, scanTokenWire, methodNameWire } from './scan.js';
+  isToken, methodName, skipWsWire, scanTokenWire, methodNameWire, scanQuotedWire } from './scan.js';
 
 /** Parse a non-negative decimal integer of at most maxDigits digits (leading zeros allowed, up to `max`). */
 export function parseUInt(s: string, header: string, max: number): number {
@@ -169,6 +169,73 @@ export function parseAuth(s: string, header: string): AuthValue {
     i = skipWs(s, i);
     if (i >= n) break;
     if (s.charCodeAt(i) !== 0x2c) throw badHeader(header, `expected , after ${name}`);
+    i++;
+  }
+  return new AuthValue(scheme, params, quoted);
+}
+
+/** Bytes of the token68 form's first part: A-Z a-z 0-9 - . _ ~ + / */
+const TOKEN68 = new Uint8Array(256);
+for (let c = 0; c < 128; c++) {
+  if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f ||
+    c === 0x7e || c === 0x2b || c === 0x2f) TOKEN68[c] = 1;
+}
+
+/** Whether b[a, e) after trimming ASCII whitespace is a token68 (parseAuth's /^[A-Za-z0-9\-._~+/]+=*$/). */
+function isToken68Wire(b: Uint8Array, a: number, e: number): boolean {
+  while (a < e && (b[a] === 0x20 || (b[a]! >= 0x09 && b[a]! <= 0x0d))) a++;
+  while (e > a && (b[e - 1] === 0x20 || (b[e - 1]! >= 0x09 && b[e - 1]! <= 0x0d))) e--;
+  const st = a;
+  while (a < e && TOKEN68[b[a]!] === 1) a++;
+  if (a === st) return false;
+  while (a < e && b[a] === 0x3d) a++;
+  return a === e;
+}
+
+/**
+ * parseAuth(t.slice(a - base, n - base), header) over the bytes of an ASCII header section (see "wire fast paths"
+ * in scan.ts); undefined: BAIL (also for the token68 form, left to the string parser).
+ */
+export function parseAuthWire(b: Uint8Array, a: number, n: number, t: string, base: number): AuthValue | undefined {
+  let i = skipWsWire(b, a, n);
+  const st = i;
+  i = scanTokenWire(b, i, n);
+  if (i === st) return undefined;
+  const scheme = t.slice(st - base, i - base);
+  const params = newDict<string>();
+  const quoted = new Set<string>();
+  i = skipWsWire(b, i, n);
+  if (i >= n) return new AuthValue(scheme, params, quoted);
+  if (isToken68Wire(b, i, n)) return undefined;
+  for (;;) {
+    i = skipWsWire(b, i, n);
+    if (i >= n) break;
+    const ns = i;
+    i = scanTokenWire(b, i, n);
+    if (i === ns) return undefined;
+    const name = t.slice(ns - base, i - base).toLowerCase();
+    i = skipWsWire(b, i, n);
+    if (i >= n || b[i] !== 0x3d) return undefined;
+    i = skipWsWire(b, i + 1, n);
+    if (i < n && b[i] === 0x22) {
+      const end = scanQuotedWire(b, i, n);
+      if (end < 0) return undefined;
+      params[name] = unquote(t.slice(i - base, end - base));
+      quoted.add(name);
+      i = end;
+    } else {
+      const vs = i;
+      while (i < n) {
+        const c = b[i]!;
+        if (c === 0x2c || c === 0x20 || c === 0x09) break;
+        i++;
+      }
+      if (i === vs) return undefined;
+      params[name] = t.slice(vs - base, i - base);
+    }
+    i = skipWsWire(b, i, n);
+    if (i >= n) break;
+    if (b[i] !== 0x2c) return undefined;
     i++;
   }
   return new AuthValue(scheme, params, quoted);

@@ -18,7 +18,7 @@ import { lookupHeaderId, lookupHeaderName, KNOWN_HEADERS } from '../../../sip-st
 import { checkUri, checkUriWire, URI_HAS_HEADERS } from '../../../sip-stack/message/uri.js';
 import { parseViaAt, parseViaWire } from '../../../sip-stack/message/via.js';
 import { parseNameAddrAt, parseNameAddrWire } from '../../../sip-stack/message/name-addr.js';
-import { parseCSeqAt, parseCSeqWire } from '../../../sip-stack/message/values.js';
+import { parseCSeqAt, parseCSeqWire, parseAuth, parseAuthWire } from '../../../sip-stack/message/values.js';
 import { fixturePath } from '../../helpers/env.js';
 import { ordinaryMessages, mutate, rng } from './fuzzer.js';
 
@@ -110,13 +110,18 @@ t.test('list headers read by the byte fast paths equal the string parsers (odd c
     'Contact: <sip:a@b>, <sip:c@d>', 'Contact: <sip:a@b>\r\nContact: "X, Y" <sip:c@d>;q=0.5', 'Contact: *', 'Contact: sip:a@b;expires=5',
     'Contact: <sip:a@b>,', 'Contact: a, b <sip:c@d>', 'Contact: <sip:a@b;x=",">', 'Contact: <sip:a@b>;p="a,b"',
     'Record-Route: <sip:p1;lr>\r\nRecord-Route: <sip:p2;lr>, <sip:p3;lr>', 'Route: <sip:p1;lr>;x', 'Path: <sip:p;lr>,,<sip:q>',
+    'Authorization: Digest username="a\\"b", realm=r ,nonce="n",uri="sip:x", response="0f"',
+    'Authorization: Basic dXNlcjpwYXNz==', 'Authorization: Digest', 'Authorization: Digest a=, b=1', 'Authorization: Digest A=1,,b=2',
+    'Proxy-Authorization: Digest realm="x"\r\nProxy-Authorization: Digest realm="y", nonce=1',
+    'WWW-Authenticate: Digest realm="x", qop="auth,auth-int", stale=FALSE', 'Proxy-Authenticate: Digest realm="x" nonce="y"',
   ];
   for (const e of extra) {
     const buf = Buffer.from(`${head}${e}\r\nContent-Length: 0\r\n\r\n`, 'latin1');
     const wire = parseMessage(buf);
     const field = parseMessage(buf);
     void field.headers;
-    for (const g of ['contact', 'route', 'recordRoute', 'path', 'supported', 'require', 'proxyRequire', 'unsupported', 'allow'] as const) {
+    for (const g of ['contact', 'route', 'recordRoute', 'path', 'supported', 'require', 'proxyRequire', 'unsupported', 'allow',
+      'authorization', 'proxyAuthorization', 'wwwAuthenticate', 'proxyAuthenticate'] as const) {
       t.equal(read(wire, g), read(field, g), `${JSON.stringify(e)}: ${g}`);
     }
   }
@@ -225,9 +230,10 @@ t.test('the byte fast paths give what the string parsers give, or bail (every he
   const r = rng(3261);
   const inputs = corpus.map(([, b]) => b);
   for (let k = 0; k < 20000; k++) inputs.push(mutate(inputs.slice(0, corpus.length), r));
-  const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => x !== null && typeof x === 'object' && 'uri' in x
-    ? { ...(x as object), uri: String((x as { uri: unknown }).uri), s: String(x) } : x);
-  const hits = { via: 0, nameAddr: 0, cseq: 0, uri: 0 };
+  const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => x instanceof Set ? [...(x as Set<unknown>)]
+    : x !== null && typeof x === 'object' && 'uri' in x && typeof (x as { toString?: unknown }).toString === 'function'
+      ? { ...(x as object), uri: String((x as { uri: unknown }).uri), s: String(x) } : x);
+  const hits = { via: 0, nameAddr: 0, cseq: 0, uri: 0, auth: 0 };
   let values = 0;
   let mismatches = 0;
   const check = (what: string, fast: unknown, slow: () => unknown): void => {
@@ -253,6 +259,8 @@ t.test('the byte fast paths give what the string parsers give, or bail (every he
       if (na !== undefined) { hits.nameAddr++; check(`To ${JSON.stringify(line)}`, na, () => parseNameAddrAt(line, a, n, 'To')); }
       const cseq = parseCSeqWire(b, a, n, line, 0);
       if (cseq !== undefined) { hits.cseq++; check(`CSeq ${JSON.stringify(line)}`, cseq, () => parseCSeqAt(line, a, n)); }
+      const auth = parseAuthWire(b, a, n, line, 0);
+      if (auth !== undefined) { hits.auth++; check(`Auth ${JSON.stringify(line)}`, auth, () => parseAuth(line.slice(a, n), 'Authorization')); }
       const uri = checkUriWire(b, a, n);
       if (uri >= 0) { hits.uri++; check(`URI ${JSON.stringify(line)}`, uri, () => checkUri(line.slice(a, n), 'To')); }
     }
