@@ -18,7 +18,7 @@
 import { CodecError } from './errors.js';
 import { createTranscoder as createPipeline, findCodec, parseFmtp } from './index.js';
 import type { CodecOptions } from './types.js';
-import type { PipelineCounters, TranscodingPipeline } from './pipeline.js';
+import type { PipelineCounters, PushInfo, TranscodingPipeline } from './pipeline.js';
 
 /** Structural copies of media/relay's TranscoderCodec / TranscoderSpec / RtpMeta / TranscodedFrame / Transcoder. */
 export interface RelayCodec {
@@ -90,6 +90,8 @@ export function createTranscoder(spec: RelaySpec): RelayTranscoder {
   let ssrc = -1;
   /** Output timestamp (pipeline space) the next frame continues from, -1 before the first frame. */
   let nextTs = -1;
+  /** Reused per packet (push reads it synchronously and keeps no reference). */
+  const info: PushInfo = { seq: 0, timestamp: 0, marker: false };
   return {
     counters,
     pipeline,
@@ -100,7 +102,10 @@ export function createTranscoder(spec: RelaySpec): RelayTranscoder {
       }
       const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
       const bad = counters.badPayload + counters.errors;
-      const out = pipeline.push(buf, { seq: meta.seq, timestamp: meta.timestamp, marker: meta.marker });
+      info.seq = meta.seq;
+      info.timestamp = meta.timestamp;
+      info.marker = meta.marker;
+      const out = pipeline.push(buf, info);
       if (counters.badPayload + counters.errors !== bad) throw BAD_PAYLOAD;
       if (out.length === 0) return null;
       frames.length = out.length;
