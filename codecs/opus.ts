@@ -188,7 +188,12 @@ export class OpusDecoderImpl implements Decoder {
       this.plcPacket[1] = frames;
       pkt = this.plcPacket;
     }
-    const b = this.native.decode(pkt);
+    let b: Buffer;
+    try {
+      b = this.native.decode(pkt);
+    } catch {
+      b = this.native.decode(OpusDecoderImpl.EMPTY); // not expected: libopus accepts these packets
+    }
     return pcmView(b, Math.min(b.length >> 1, want));
   }
 
