@@ -15,7 +15,8 @@
 // --io: UDP I/O of our relay (default: what the relay picks, native when media/native/build/dpbx_udp_io.node is
 // built); `both` runs a second relay host with node:dgram (`ours_dgram_*`, ports split 20000–29999 / 30000–39999)
 // in the same turns, and `io_gain` = its CPU per packet / ours over the steps both ran. The BENCH line names the
-// I/O each of ours ran with (`io`, `io_dgram`).
+// I/O each of ours ran with (`io`, `io_dgram`). --warmup=S (default 2, 0 = none): every target first relays the
+// first step's load for S seconds, not measured.
 import { fork } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { availableParallelism } from 'node:os';
@@ -401,6 +402,21 @@ async function main() {
         out.peer = 'rtpengine (unavailable)';
         out.peer_error = err.message;
       }
+    }
+    // Warm-up, not measured: every target relays the first step's load once before the sweep. Our relay is JS
+    // (V8 compiles the packet path while it runs, on a background thread of the measured process); rtpengine is C
+    // and gets the same turn, so the first measured step compares steady states of both.
+    const warmup = Number(arg('warmup') ?? 2);
+    if (warmup > 0) {
+      for (const sw of sweeps) {
+        log(`${sw.name}: warm-up (not measured)`);
+        try {
+          await runStep(sw.target, gen, peers, steps[0], warmup);
+        } catch (err) {
+          log(`${sw.name}: warm-up: ${err.message}`);
+        }
+      }
+      out.warmup_s = warmup;
     }
     for (const calls of steps) {
       for (const sw of sweeps) {
