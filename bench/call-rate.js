@@ -15,7 +15,8 @@
 // Setup latency: a light-load probe per path (20 calls/s, sipp -trace_msg, microsecond timestamps; the PBX gets an
 // unmeasured warm-up first): first INVITE sent → first 200 received per call; p50/p99 of the PBX path minus the
 // same of the direct path = what the PBX adds. Under load the per-step p50/p99 come from -trace_rtt (ms resolution).
-// Also reported: CPU time (user+sys, all threads) of the PBX process per completed call over its ramp.
+// Also reported: CPU time (user+sys, all threads) of the PBX process per completed call over its ramp, and of its
+// main thread alone.
 //
 // Progress on stderr; one final stdout line `BENCH {json}`.
 //
@@ -158,20 +159,23 @@ async function startPbx(work, uasPort, { profileDir } = {}) {
     port: sipPort,
     child,
     cpu,
+    mainCpu: () => readCpuTicks(child.pid, child.pid),
     logText: () => out,
+    // SIGTERM drains: calls sipp gave up on (an overloaded step) live on until their BYE times out (Timer F, 32 s).
+    // A profiled PBX must get to exit by itself (the profile is written at exit), so it gets longer.
     stop: () => new Promise((resolve) => {
       if (child.exitCode !== null) return resolve();
-      const t = setTimeout(() => child.kill('SIGKILL'), 10000);
+      const t = setTimeout(() => child.kill('SIGKILL'), profileDir ? 45000 : 10000);
       child.once('exit', () => { clearTimeout(t); resolve(); });
       child.kill('SIGTERM');
     }),
   };
 }
 
-/** utime+stime of a process in clock ticks (Linux /proc; 0 elsewhere). */
-function readCpuTicks(pid) {
+/** utime+stime of a process (all threads), or of its thread `tid`, in clock ticks (Linux /proc; 0 elsewhere). */
+function readCpuTicks(pid, tid) {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'latin1');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(f[11]) + Number(f[12]);
   } catch {
@@ -414,6 +418,7 @@ async function main() {
     let ours = { best: 0, steps: [] };
     let pbxProbe = { n: 0 };
     let cpuPerCallMs = null;
+    let mainCpuPerCallMs = null;
     if (only !== 'direct') {
       pbx = await startPbx(work, uas.port);
       log(`dragon-pbx ${VERSION} (pid ${pbx.child.pid}) on 127.0.0.1:${pbx.port}`);
@@ -428,11 +433,15 @@ async function main() {
         await new Promise((r) => setTimeout(r, 300));
       };
       const cpu0 = pbx.cpu();
+      const main0 = pbx.mainCpu();
       ours = await ramp(work, 'pbx', pbx.port, rates, { between: settle });
       const cpuTicks = pbx.cpu() - cpu0;
+      const mainTicks = pbx.mainCpu() - main0;
       const callsDone = ours.steps.reduce((a, s) => a + s.ok, 0);
-      // CPU (user+sys, all threads) of the PBX process per completed call over the ramp (clock ticks are 10 ms).
+      // CPU (user+sys, all threads) of the PBX process per completed call over the ramp (clock ticks are 10 ms);
+      // also its main thread alone (SIP, call engine): the rest is the relay workers and V8's GC/compiler threads.
       if (callsDone > 0 && cpuTicks > 0) cpuPerCallMs = round((cpuTicks * 10) / callsDone, 3);
+      if (callsDone > 0 && mainTicks > 0) mainCpuPerCallMs = round((mainTicks * 10) / callsDone, 3);
       const errors = pbx.logText().split('\n').filter((l) => /"level":(50|60)/.test(l));
       if (errors.length) log(`pbx logged ${errors.length} error lines, e.g. ${errors[0].slice(0, 300)}`);
       await pbx.stop();
@@ -465,6 +474,7 @@ async function main() {
       direct_setup_ms_p50: round(directProbe.p50, 3),
       direct_setup_ms_p99: round(directProbe.p99, 3),
       pbx_cpu_ms_per_call: cpuPerCallMs,
+      pbx_main_thread_cpu_ms_per_call: mainCpuPerCallMs,
       ours_steps: ours.steps.map((s) => [s.rate, s.ok, s.failed, s.answer_cps, s.p50_ms, s.p99_ms]),
       peer_steps: direct.steps.map((s) => [s.rate, s.ok, s.failed, s.answer_cps, s.p50_ms, s.p99_ms]),
       steps_columns: ['rate', 'ok', 'failed', 'answer_cps', 'p50_ms', 'p99_ms'],

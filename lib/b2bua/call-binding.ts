@@ -72,6 +72,13 @@ interface PeerLeg {
   readonly id: string;
   session: Session | undefined;
   codecs: readonly string[];
+  /**
+   * The call has ended: forget the engine's listeners. The SIP objects of a call outlive it (RFC 3261 keeps
+   * transactions up to 32 s for retransmissions) and hold the binding's closures; without this they kept the
+   * whole engine side of every call (executor, connect run, call record) alive that long, tens of kB per call,
+   * which under load was most of the heap and of the GC work (bench/call-rate.js).
+   */
+  release(): void;
 }
 
 class InboundSipLeg implements InboundLeg, PeerLeg {
@@ -140,6 +147,11 @@ class InboundSipLeg implements InboundLeg, PeerLeg {
 
   onHangup(listener: () => void): void {
     this.hangupListeners.push(listener);
+  }
+
+  release(): void {
+    this.cancelListeners.length = 0;
+    this.hangupListeners.length = 0;
   }
 }
 
@@ -239,6 +251,10 @@ class OutboundSipLeg extends TypedEmitter<OutboundAttemptEvents> implements Outb
     if (this.hungUp || !this.session) return;
     this.hangup();
     this.emit('hangup');
+  }
+
+  release(): void {
+    this.removeAllListeners();
   }
 }
 
@@ -481,6 +497,7 @@ export class CallBinding {
     ownCallIds.push(info.callId);
     done
       .finally(() => {
+        for (const leg of legs.values()) leg.release();
         media.close();
         this.mediaByCall.delete(call.id);
         this.legsByCall.delete(call.id);
