@@ -8,7 +8,7 @@ import { SipUri, parseUri, checkUri, URI_HAS_HEADERS } from './uri.js';
 import { NameAddr, parseNameAddr, parseNameAddrAt, parseContact, parseNameAddrWire } from './name-addr.js';
 import { Via, parseVia, parseViaAt, parseViaWire } from './via.js';
 import { type CSeq, type Reason, type Replaces, type EventValue, type SubscriptionState, type RAck, AuthValue,
-  ContentType, parseCSeqAt, parseCSeqWire, parseAuthWire, parseUInt, parseUIntAt, parseAuth, parseContentTypeAt, parseTokenList, parseReason, parseReplaces,
+  ContentType, parseCSeqAt, parseCSeqWire, parseAuthWire, parseUIntWire, parseContentTypeWire, parseUInt, parseUIntAt, parseAuth, parseContentTypeAt, parseTokenList, parseReason, parseReplaces,
   parseEvent, parseSubscriptionState, parseRAck } from './values.js';
 
 /** One header line as stored: lowercase key, the name to write, the unfolded value. */
@@ -628,7 +628,8 @@ export abstract class SipMessage {
     let v = this._cMaxForwards;
     if (v === UNSET) {
       const i = this.singleIndex(KNOWN_HEADERS[H.MaxForwards]!);
-      v = this._cMaxForwards = i < 0 ? undefined : parseUIntAt(this.src(i), SRC_A, SRC_B, 'Max-Forwards', 255);
+      const w = i >= 0 && this.wire(i) ? parseUIntWire(this._buf, WIRE_A, WIRE_B, 255) : -1;
+      v = this._cMaxForwards = i < 0 ? undefined : w >= 0 ? w : parseUIntAt(this.src(i), SRC_A, SRC_B, 'Max-Forwards', 255);
     }
     return v;
   }
@@ -762,7 +763,9 @@ export abstract class SipMessage {
     let v = this._cContentType;
     if (v === UNSET) {
       const i = this.singleIndex(KNOWN_HEADERS[H.ContentType]!);
-      v = this._cContentType = i < 0 ? undefined : parseContentTypeAt(this.src(i), SRC_A, SRC_B);
+      v = this._cContentType = i < 0 ? undefined
+        : (this.wire(i) ? parseContentTypeWire(this._buf, WIRE_A, WIRE_B, this._text!, this._textStart) : undefined) ??
+          parseContentTypeAt(this.src(i), SRC_A, SRC_B);
     }
     return v;
   }
@@ -772,7 +775,8 @@ export abstract class SipMessage {
     let v = this._cContentLength;
     if (v === UNSET) {
       const i = this.singleIndex(KNOWN_HEADERS[H.ContentLength]!);
-      v = this._cContentLength = i < 0 ? undefined : parseUIntAt(this.src(i), SRC_A, SRC_B, 'Content-Length', 0x7fffffff);
+      const w = i >= 0 && this.wire(i) ? parseUIntWire(this._buf, WIRE_A, WIRE_B, 0x7fffffff) : -1;
+      v = this._cContentLength = i < 0 ? undefined : w >= 0 ? w : parseUIntAt(this.src(i), SRC_A, SRC_B, 'Content-Length', 0x7fffffff);
     }
     return v;
   }

@@ -4,7 +4,7 @@
 
 import { badHeader } from './errors.js';
 import { type Params, newParams, newDict, parseHeaderParams, scanQuoted, scanToken, skipWs, unquote, quote, formatParams,
-  isToken, methodName, skipWsWire, scanTokenWire, methodNameWire, scanQuotedWire } from './scan.js';
+  isToken, methodName, skipWsWire, scanTokenWire, methodNameWire, scanQuotedWire, parseHeaderParamsWire } from './scan.js';
 
 /** Parse a non-negative decimal integer of at most maxDigits digits (leading zeros allowed, up to `max`). */
 export function parseUInt(s: string, header: string, max: number): number {
@@ -25,6 +25,19 @@ export function parseUIntAt(s: string, a: number, b: number, header: string, max
     if (c < 0x30 || c > 0x39) throw badHeader(header, `not a number: '${s.slice(a, Math.min(b, a + 20))}'`);
     v = v * 10 + (c - 0x30);
     if (v > max) throw badHeader(header, `value above ${max}`);
+  }
+  return v;
+}
+
+/** parseUIntAt() over the bytes b[a, e) of an ASCII header section: the value, or -1 (BAIL). */
+export function parseUIntWire(b: Uint8Array, a: number, e: number, max: number): number {
+  if (a >= e) return -1;
+  let v = 0;
+  for (let i = a; i < e; i++) {
+    const c = b[i]!;
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + (c - 0x30);
+    if (v > max) return -1;
   }
   return v;
 }
@@ -268,6 +281,32 @@ export class ContentType {
 function lowerConst(s: string, a: number, name: string): string {
   for (let i = 0; i < name.length; i++) if ((s.charCodeAt(a + i) | 0x20) !== name.charCodeAt(i)) return s.slice(a, a + name.length);
   return name;
+}
+
+/** Whether b[a, a + name.length) is `name` in any case (lowerConst() over bytes). */
+function isLowerConstWire(b: Uint8Array, a: number, name: string): boolean {
+  for (let i = 0; i < name.length; i++) if ((b[a + i]! | 0x20) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+/** parseContentTypeAt() over the bytes of an ASCII header section (see "wire fast paths" in scan.ts); undefined: BAIL. */
+export function parseContentTypeWire(b: Uint8Array, a: number, n: number, t: string, base: number): ContentType | undefined {
+  let i = skipWsWire(b, a, n);
+  const ts = i;
+  i = scanTokenWire(b, i, n);
+  if (i === ts) return undefined;
+  const type = i - ts === 11 && isLowerConstWire(b, ts, 'application') ? 'application' : t.slice(ts - base, i - base);
+  i = skipWsWire(b, i, n);
+  if (i >= n || b[i] !== 0x2f) return undefined;
+  i = skipWsWire(b, i + 1, n);
+  const ss = i;
+  i = scanTokenWire(b, i, n);
+  if (i === ss) return undefined;
+  const subtype = i - ss === 3 && isLowerConstWire(b, ss, 'sdp') ? 'sdp' : t.slice(ss - base, i - base);
+  const params = newParams();
+  i = parseHeaderParamsWire(b, i, n, params, t, base);
+  if (i < 0 || skipWsWire(b, i, n) !== n) return undefined;
+  return new ContentType(type, subtype, params);
 }
 
 /** media-type = m-type SLASH m-subtype *(SEMI m-parameter) */

@@ -18,7 +18,8 @@ import { lookupHeaderId, lookupHeaderName, KNOWN_HEADERS } from '../../../sip-st
 import { checkUri, checkUriWire, URI_HAS_HEADERS } from '../../../sip-stack/message/uri.js';
 import { parseViaAt, parseViaWire } from '../../../sip-stack/message/via.js';
 import { parseNameAddrAt, parseNameAddrWire } from '../../../sip-stack/message/name-addr.js';
-import { parseCSeqAt, parseCSeqWire, parseAuth, parseAuthWire } from '../../../sip-stack/message/values.js';
+import { parseCSeqAt, parseCSeqWire, parseAuth, parseAuthWire, parseContentTypeAt, parseContentTypeWire, parseUIntAt,
+  parseUIntWire } from '../../../sip-stack/message/values.js';
 import { fixturePath } from '../../helpers/env.js';
 import { ordinaryMessages, mutate, rng } from './fuzzer.js';
 
@@ -233,7 +234,7 @@ t.test('the byte fast paths give what the string parsers give, or bail (every he
   const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => x instanceof Set ? [...(x as Set<unknown>)]
     : x !== null && typeof x === 'object' && 'uri' in x && typeof (x as { toString?: unknown }).toString === 'function'
       ? { ...(x as object), uri: String((x as { uri: unknown }).uri), s: String(x) } : x);
-  const hits = { via: 0, nameAddr: 0, cseq: 0, uri: 0, auth: 0 };
+  const hits = { via: 0, nameAddr: 0, cseq: 0, uri: 0, auth: 0, contentType: 0, uint: 0 };
   let values = 0;
   let mismatches = 0;
   const check = (what: string, fast: unknown, slow: () => unknown): void => {
@@ -261,6 +262,12 @@ t.test('the byte fast paths give what the string parsers give, or bail (every he
       if (cseq !== undefined) { hits.cseq++; check(`CSeq ${JSON.stringify(line)}`, cseq, () => parseCSeqAt(line, a, n)); }
       const auth = parseAuthWire(b, a, n, line, 0);
       if (auth !== undefined) { hits.auth++; check(`Auth ${JSON.stringify(line)}`, auth, () => parseAuth(line.slice(a, n), 'Authorization')); }
+      const ct = parseContentTypeWire(b, a, n, line, 0);
+      if (ct !== undefined) { hits.contentType++; check(`Content-Type ${JSON.stringify(line)}`, ct, () => parseContentTypeAt(line, a, n)); }
+      for (const max of [255, 0x7fffffff]) {
+        const u = parseUIntWire(b, a, n, max);
+        if (u >= 0) { hits.uint++; check(`uint ${max} ${JSON.stringify(line)}`, u, () => parseUIntAt(line, a, n, 'Max-Forwards', max)); }
+      }
       const uri = checkUriWire(b, a, n);
       if (uri >= 0) { hits.uri++; check(`URI ${JSON.stringify(line)}`, uri, () => checkUri(line.slice(a, n), 'To')); }
     }
