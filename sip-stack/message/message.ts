@@ -109,43 +109,43 @@ const parsePath = (s: string): NameAddr => parseNameAddr(s, 'Path');
  */
 export abstract class SipMessage {
   /** Field mode: header lines in wire order (undefined in wire mode). */
-  protected _fields: HeaderField[] | undefined;
+  protected declare _fields: HeaderField[] | undefined;
   /** Wire mode: the received datagram; EMPTY otherwise (or the raw bytes given to the constructor). */
-  protected _buf: Buffer;
+  protected declare _buf: Buffer;
   /** Wire mode: WIRE_STRIDE integers per header line (undefined in field mode). */
-  protected _off: number[] | undefined;
+  protected declare _off: number[] | undefined;
   /** Wire mode: bit id set when the known header id (< H.ValidatedCount) has a line; _dup when it has several. */
-  protected _mask: number;
-  protected _dup: number;
+  protected declare _mask: number;
+  protected declare _dup: number;
   /** Wire mode: unfolded values of folded header lines (value start -1 - k refers to entry k). */
-  protected _unfolded: string[] | undefined;
+  protected declare _unfolded: string[] | undefined;
   /** Wire mode: the header section decoded as latin1 when it is pure ASCII (else values are decoded as UTF-8). */
-  protected _text: string | undefined;
-  protected _textStart: number;
-  protected _textEnd: number;
-  protected _ascii: boolean;
+  protected declare _text: string | undefined;
+  protected declare _textStart: number;
+  protected declare _textEnd: number;
+  protected declare _ascii: boolean;
   /** Body: a view created on first access from [_bodyStart, _bodyEnd) of _buf, or the Buffer set. */
-  protected _body: Buffer | undefined;
-  protected _bodyStart: number;
-  protected _bodyEnd: number;
+  protected declare _body: Buffer | undefined;
+  protected declare _bodyStart: number;
+  protected declare _bodyEnd: number;
   /** [_rawStart, _rawEnd) of _buf is this exact message while untouched; _rawEnd -1 once anything changed. */
-  protected _rawStart: number;
-  protected _rawEnd: number;
+  protected declare _rawStart: number;
+  protected declare _rawEnd: number;
   /** The view of the original bytes once toBuffer() made it (the same Buffer on every call). */
-  private _rawView: Buffer | undefined;
+  private declare _rawView: Buffer | undefined;
   // Typed values of the headers every layer reads, cached in slots; the others in _cache.
-  private _cVia: Slot<Via[]>;
-  private _cTopVia: Slot<Via>;
-  private _cFrom: Slot<NameAddr>;
-  private _cTo: Slot<NameAddr>;
-  private _cCallId: Slot<string>;
-  private _cCSeq: Slot<CSeq>;
-  private _cMaxForwards: Slot<number>;
-  private _cContact: Slot<NameAddr[] | '*'>;
-  private _cContentType: Slot<ContentType>;
-  private _cContentLength: Slot<number>;
+  private declare _cVia: Slot<Via[]>;
+  private declare _cTopVia: Slot<Via>;
+  private declare _cFrom: Slot<NameAddr>;
+  private declare _cTo: Slot<NameAddr>;
+  private declare _cCallId: Slot<string>;
+  private declare _cCSeq: Slot<CSeq>;
+  private declare _cMaxForwards: Slot<number>;
+  private declare _cContact: Slot<NameAddr[] | '*'>;
+  private declare _cContentType: Slot<ContentType>;
+  private declare _cContentLength: Slot<number>;
   /** Typed values of the other headers by key; dropped when that header changes. */
-  private _cache: Map<string, unknown> | undefined;
+  private declare _cache: Map<string, unknown> | undefined;
 
   protected constructor(headers: HeaderField[], body: Buffer, raw?: Buffer) {
     this._fields = headers === WIRE_HEADERS ? undefined : headers;
@@ -175,6 +175,7 @@ export abstract class SipMessage {
     this._cContentType = UNSET;
     this._cContentLength = UNSET;
     this._cache = undefined;
+    this.version = 'SIP/2.0';
   }
 
   /**
@@ -204,7 +205,7 @@ export abstract class SipMessage {
 
   abstract get isRequest(): boolean;
   /** 'SIP/2.0' */
-  version = 'SIP/2.0';
+  declare version: string;
   protected abstract startLine(): string;
 
   /** Forget the original bytes (they no longer serialize this message). */
@@ -1070,11 +1071,11 @@ export function checkRequestUri(req: SipRequest): void {
 }
 
 export class SipRequest extends SipMessage {
-  private _method: string;
-  private _uriText: string;
-  private _uri: SipUri | undefined;
+  private declare _method: string;
+  private declare _uriText: string;
+  private declare _uri: SipUri | undefined;
   /** _uriText is known to pass checkUri() with result 0 (set by the parser, cleared when the URI changes). */
-  private _uriOk: boolean;
+  private declare _uriOk: boolean;
 
   /** @internal use createRequest() or parseMessage(). */
   constructor(method: string, uri: string | SipUri, headers: HeaderField[] = [], body: Buffer = EMPTY, raw?: Buffer) {
@@ -1146,8 +1147,8 @@ export class SipRequest extends SipMessage {
 }
 
 export class SipResponse extends SipMessage {
-  private _status: number;
-  private _reason: string;
+  private declare _status: number;
+  private declare _reason: string;
 
   /** @internal use createResponse() or parseMessage(). */
   constructor(status: number, reason?: string, headers: HeaderField[] = [], body: Buffer = EMPTY, raw?: Buffer) {

@@ -7,14 +7,14 @@ import { SipUri, parseUri, checkUri, checkUriWire } from './uri.js';
 
 export class NameAddr {
   /** Display name, unquoted and unescaped; undefined when absent. */
-  displayName: string | undefined;
+  declare displayName: string | undefined;
   /** Header parameters (after the URI), lowercase names; quoted values keep their quotes. */
-  params: Params;
+  declare params: Params;
   // The URI, or (parsed values) its checked text until it is first read: most messages never read the URI
   // of their From and To, so it is built on demand.
-  private _uri: SipUri | undefined;
-  private _uriText: string;
-  private _uriHeader: string;
+  private declare _uri: SipUri | undefined;
+  private declare _uriText: string;
+  private declare _uriHeader: string;
 
   constructor(uri: SipUri, displayName?: string, params?: Params) {
     this.displayName = displayName;

@@ -151,7 +151,7 @@ function methodAt(buf: Buffer, a: number, b: number): string {
     while (i < len && name.charCodeAt(i) === buf[a + i]) i++;
     if (i === len) return name;
   }
-  return buf.toString('utf8', a, b);
+  return utf8At(buf, a, b);
 }
 
 /** Text of buf[a, b) (for error messages and the rare paths). */
@@ -280,7 +280,7 @@ function headerNameAt(buf: Buffer, off: number[], k: number): string {
 function pieceLws(buf: Buffer, a: number, b: number): string {
   while (a < b && (buf[a] === 0x20 || buf[a] === 0x09)) a++;
   while (b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)) b--;
-  return buf.toString('utf8', a, b);
+  return utf8At(buf, a, b);
 }
 
 /** Parse one message; the errors the scan and the checks find are returned (see parseWith). */
@@ -348,7 +348,7 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
       let vs = off[k + 2]!;
       let cur: string;
       if (vs >= 0) {
-        cur = buf.toString('utf8', vs, off[k + 3]!);
+        cur = utf8At(buf, vs, off[k + 3]!);
         unfolded ??= [];
         vs = off[k + 2] = -1 - unfolded.length;
         unfolded.push(cur);

@@ -7,22 +7,22 @@ import { type Params, newParams, newDict, percentDecode, percentEncode, isTokenC
 /** A parsed URI. For sip/sips/tel every field is filled; other schemes keep everything after `scheme:` in `opaque`. */
 export class SipUri {
   /** Lowercase scheme: 'sip', 'sips', 'tel' or another. */
-  scheme: string;
+  declare scheme: string;
   /** Decoded user part (sip/sips) or the telephone number (tel). */
-  user: string | undefined;
+  declare user: string | undefined;
   /** Decoded password (discouraged by RFC 3261 but legal). */
-  password: string | undefined;
+  declare password: string | undefined;
   /** Host as written (IPv6 references keep their brackets); '' for tel and opaque URIs. */
-  host: string;
-  port: number | undefined;
+  declare host: string;
+  declare port: number | undefined;
   /** URI parameters, lowercase names, decoded values; null = flag without value. */
-  params: Params;
+  declare params: Params;
   /** URI headers (`?name=value&...`), decoded. */
-  headers: Record<string, string>;
+  declare headers: Record<string, string>;
   /** For schemes other than sip/sips/tel: the text after `scheme:`. */
-  opaque: string | undefined;
+  declare opaque: string | undefined;
   /** The text this URI was parsed from ('' when built in code). */
-  readonly raw: string;
+  readonly declare raw: string;
 
   constructor(init: { scheme: string; user?: string; password?: string; host?: string; port?: number;
     params?: Params; headers?: Record<string, string>; opaque?: string }, raw = '') {

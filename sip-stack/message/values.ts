@@ -107,13 +107,13 @@ export function parseCSeqWire(b: Uint8Array, a: number, n: number, t: string, ba
 /** WWW-Authenticate / Proxy-Authenticate challenge or Authorization / Proxy-Authorization credentials. */
 export class AuthValue {
   /** Scheme as written, e.g. 'Digest'. */
-  scheme: string;
+  declare scheme: string;
   /** Lowercase parameter names; quoted values unquoted and unescaped. */
-  params: Record<string, string>;
+  declare params: Record<string, string>;
   /** Names of parameters that were quoted (kept for faithful re-serialization). */
-  quoted: Set<string>;
+  declare quoted: Set<string>;
   /** Token68 form (`Basic dXNlcg==`) when the value has no name=value pairs. */
-  token68: string | undefined;
+  declare token68: string | undefined;
 
   constructor(scheme: string, params?: Record<string, string>, quoted?: Set<string>, token68?: string) {
     this.scheme = scheme;
@@ -258,10 +258,10 @@ export function parseAuthWire(b: Uint8Array, a: number, n: number, t: string, ba
 
 export class ContentType {
   /** Lowercase type: 'application'. */
-  type: string;
+  declare type: string;
   /** Lowercase subtype: 'sdp'. */
-  subtype: string;
-  params: Params;
+  declare subtype: string;
+  declare params: Params;
   constructor(type: string, subtype: string, params?: Params) {
     this.type = type === 'application' ? type : type.toLowerCase();
     this.subtype = subtype === 'sdp' ? subtype : subtype.toLowerCase();

@@ -10,16 +10,16 @@ export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
 
 export class Via {
   /** 'SIP' */
-  protocol: string;
+  declare protocol: string;
   /** '2.0' */
-  version: string;
+  declare version: string;
   /** Uppercase transport: 'UDP', 'TCP', 'TLS', 'WS', 'WSS', 'SCTP', ... */
-  transport: string;
+  declare transport: string;
   /** Host as written (IPv6 keeps its brackets). */
-  host: string;
-  port: number | undefined;
+  declare host: string;
+  declare port: number | undefined;
   /** Lowercase parameter names; null = flag without value. */
-  params: Params;
+  declare params: Params;
 
   constructor(transport: string, host: string, port?: number, params?: Params, protocol = 'SIP', version = '2.0') {
     this.protocol = protocol;
