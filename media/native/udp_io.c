@@ -264,23 +264,30 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     int room = IN_SLOTS - c->count;
     if (room > PER_SOCKET) room = PER_SOCKET;
     int base = c->count;
-    for (int k = 0; k < room; k++) {
-      int s = base + k;
-      c->riov[s].iov_base = c->in + (size_t)s * SLOT;
-      c->riov[s].iov_len = RECV_MAX;
-      memset(&c->rmsg[s], 0, sizeof(c->rmsg[s]));
-      c->rmsg[s].msg_hdr.msg_name = &c->raddr[s];
-      c->rmsg[s].msg_hdr.msg_namelen = sizeof(c->raddr[s]);
-      c->rmsg[s].msg_hdr.msg_iov = &c->riov[s];
-      c->rmsg[s].msg_hdr.msg_iovlen = 1;
-    }
+    /* the headers of every slot were set up once (init_slots); the kernel changes only msg_namelen, msg_flags
+     * and msg_len of the slots it filled, restored below */
     int r = recvmmsg(c->fds[id], &c->rmsg[base], (unsigned)room, MSG_DONTWAIT, NULL);
     if (r <= 0) return; /* EAGAIN, or a queued ICMP error: nothing to relay */
-    for (int k = 0; k < r; k++) fill_meta(c, base + k, id, &c->rmsg[base + k]);
+    for (int k = 0; k < r; k++) {
+      fill_meta(c, base + k, id, &c->rmsg[base + k]);
+      c->rmsg[base + k].msg_hdr.msg_namelen = sizeof(c->raddr[0]);
+    }
     c->count += r;
     if (r < room) return; /* drained */
   }
   /* still more after MAX_ROUNDS × PER_SOCKET: level-triggered, libuv comes back in the next iteration */
+}
+
+static void init_slots(io_ctx *c) {
+  for (int s = 0; s < IN_SLOTS; s++) {
+    c->riov[s].iov_base = c->in + (size_t)s * SLOT;
+    c->riov[s].iov_len = RECV_MAX;
+    memset(&c->rmsg[s], 0, sizeof(c->rmsg[s]));
+    c->rmsg[s].msg_hdr.msg_name = &c->raddr[s];
+    c->rmsg[s].msg_hdr.msg_namelen = sizeof(c->raddr[s]);
+    c->rmsg[s].msg_hdr.msg_iov = &c->riov[s];
+    c->rmsg[s].msg_hdr.msg_iovlen = 1;
+  }
 }
 
 static void on_check(uv_check_t *h) {
@@ -497,6 +504,7 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   c->out_meta = ptrs[3];
   c->ctl = ptrs[4];
   c->errs = ptrs[5];
+  init_slots(c);
   CHECK(napi_create_reference(env, argv[0], 1, &c->cb));
   napi_value rname;
   CHECK(napi_create_string_utf8(env, "dpbx:udp_io", NAPI_AUTO_LENGTH, &rname));
