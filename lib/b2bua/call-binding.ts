@@ -490,21 +490,30 @@ export class CallBinding {
       callHook: entry.callHook,
       ...(entry.statusHook ? { statusHook: entry.statusHook } : {}),
     });
-    ids.call = call.id;
-    this.legsByCallId.set(info.callId, { callId: call.id, leg: 'A' });
-    this.mediaByCall.set(call.id, media);
-    this.legsByCall.set(call.id, legs);
+    // Only the id from here on: closures made in this function live as long as the call's SIP objects (up to 32 s
+    // after the end, for retransmissions), and one that used `call` would keep the call record and ladder with them.
+    const callKey = call.id;
+    ids.call = callKey;
+    this.legsByCallId.set(info.callId, { callId: callKey, leg: 'A' });
+    this.mediaByCall.set(callKey, media);
+    this.legsByCall.set(callKey, legs);
     ownCallIds.push(info.callId);
     done
       .finally(() => {
         for (const leg of legs.values()) leg.release();
         media.close();
-        this.mediaByCall.delete(call.id);
-        this.legsByCall.delete(call.id);
-        // Late retransmissions still reach the ladder for a moment after the end.
-        setTimeout(() => ownCallIds.forEach((c) => this.legsByCallId.delete(c)), 5000).unref();
+        this.mediaByCall.delete(callKey);
+        this.legsByCall.delete(callKey);
+        this.forgetCallIdsLater(ownCallIds);
       })
       .catch(() => {});
+  }
+
+  /** Late retransmissions still reach the ladder for a moment after the end; then the Call-IDs are forgotten. */
+  private forgetCallIdsLater(sipCallIds: readonly string[]): void {
+    setTimeout(() => {
+      for (const c of sipCallIds) this.legsByCallId.delete(c);
+    }, 5000).unref();
   }
 
   /** The other legs of `leg` that have a dialog, for relaying mid-call requests. */

@@ -277,6 +277,8 @@ export class CallMedia implements MediaControl {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // The SDP state goes too: the call's SIP objects (which reach this object) outlive the call by up to 32 s.
+    this.legs.clear();
     this.session.close().catch((err) => this.opts.logger?.warn({ err: String(err) }, 'media session close failed'));
   }
 }
