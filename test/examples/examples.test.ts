@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath, hasCommand, repoRoot, skipUnless, freeUdpPort } from '../helpers/env.js';
+import { spawnSipp, type SippResult } from '../helpers/sipp.js';
 import { HookClient, signHookBody } from '../../lib/hooks/index.js';
 import { parseCallScript, type ConnectVerb, type PauseVerb, type ResponseVerb } from '../../lib/script/index.js';
 import { normalizeConfig } from '../../lib/config/index.js';
@@ -121,22 +122,8 @@ function rtpRange(): Record<string, string> {
   return { RTP_PORT_MIN: String(min), RTP_PORT_MAX: String(min + 199) };
 }
 
-function runSipp(args: string[], killAfterMs = 30000): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn('sipp', [...args, '-i', '127.0.0.1', '-nostdin'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir() });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    const kill = setTimeout(() => p.kill('SIGKILL'), killAfterMs);
-    p.on('error', (err) => {
-      clearTimeout(kill);
-      resolve({ code: -1, out: String(err) });
-    });
-    p.on('exit', (code) => {
-      clearTimeout(kill);
-      resolve({ code, out });
-    });
-  });
+function runSipp(args: string[], killAfterMs = 30000): Promise<SippResult> {
+  return spawnSipp([...args, '-i', '127.0.0.1', '-nostdin'], killAfterMs).done;
 }
 
 async function sippRegister(port: number, domain: string, user: string, password: string, scenario = 'pbx-register-auth.xml') {

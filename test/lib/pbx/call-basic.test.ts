@@ -1,17 +1,12 @@
 // End to end through createPbx: sipp's built-in uac calls in over a trunk (source CIDR), the CallHook (an
 // in-process function) connects it to sipp's built-in uas, the call is answered, ACKed and hung up by BYE.
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createPbx } from '../../../lib/index.js';
 import { skipUnlessCommand, freeUdpPort } from '../../helpers/env.js';
+import { spawnSipp, type SippProcess } from '../../helpers/sipp.js';
 
-function sipp(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
-  const child = spawn('sipp', [...args, '-nostdin', '-i', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/tmp' });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; out: string }>((resolve) => child.on('exit', (code) => resolve({ code, out })));
-  return { child, done };
+function sipp(args: string[]): SippProcess {
+  return spawnSipp([...args, '-nostdin', '-i', '127.0.0.1'], 160000);
 }
 
 t.test('sipp uac → trunk → CallHook connect → sipp uas: answered and released', { skip: skipUnlessCommand('sipp'), timeout: 170000 }, async (t) => {

@@ -3,19 +3,13 @@
  * range, sipp peers that are killed at teardown, an RTP sink standing in for a caller's media socket, the
  * StatusHook collector and the payloads of sipp's bundled g711a.pcap.
  */
-import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createPbx, type Pbx } from '../../../lib/index.js';
 import { fixturePath } from '../../helpers/env.js';
-import { freeUdpPort, waitFor, type SippResult } from './peers.js';
+import { freeUdpPort, spawnSipp, waitFor, type HasTeardown, type SippResult } from './peers.js';
 
 export { freeUdpPort, waitFor };
-
-/** Something with tap's teardown (a Test). */
-interface HasTeardown {
-  teardown(fn: () => unknown): void;
-}
 
 export interface StatusEvent {
   callId: string;
@@ -99,27 +93,9 @@ export function sipp(
     '-timeout', '60', '-timeout_error', '-trace_msg', '-message_file', msgFile,
     ...(a.args ?? []),
   ];
-  const child = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/tmp' });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const kill = setTimeout(() => child.kill('SIGKILL'), a.killAfterMs ?? 25000);
-  let result: SippResult | undefined;
-  const done = new Promise<SippResult>((resolve) => {
-    child.on('error', (err) => {
-      clearTimeout(kill);
-      resolve((result = { code: -1, out: String(err) }));
-    });
-    child.on('exit', (code) => {
-      clearTimeout(kill);
-      resolve((result = { code, out }));
-    });
-  });
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    rmSync(msgFile, { force: true });
-  });
-  return { done, result: () => result, messages: () => (existsSync(msgFile) ? readFileSync(msgFile, 'utf8') : '') };
+  const p = spawnSipp(args, a.killAfterMs ?? 25000, t);
+  t.teardown(() => rmSync(msgFile, { force: true }));
+  return { done: p.done, result: p.result, messages: () => (existsSync(msgFile) ? readFileSync(msgFile, 'utf8') : '') };
 }
 
 /** Resolves once `peer` (sipp) holds UDP `port` on 127.0.0.1; rejects with its output if it exits first. */

@@ -2,34 +2,23 @@
  * Shared pieces of the real-peer PBX tests (test/lib/pbx/peers-*.test.ts; not a test file itself): a PBX on
  * loopback with its own RTP range, sipp processes run in the background, free ports, sipp log files, polling.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPbx, type Pbx } from '../../../lib/index.js';
+import type { Pbx } from '../../../lib/index.js';
 import { fixturePath, freeUdpPort } from '../../helpers/env.js';
 
+import { startTestPbx } from './calls-kit.js';
+import { spawnSipp, waitFor, type HasTeardown } from './peers.js';
+
 /** Re-exported for the tests that use this kit. */
-export { freeUdpPort };
+export { freeUdpPort, waitFor };
 
-export interface Teardown {
-  teardown(fn: () => unknown): void;
-}
+export type Teardown = HasTeardown;
 
-/** A UDP port that was free a moment ago on `host` (sipp's `-p` cannot take 0). */
-/** A random even RTP range of `size` ports for this file, so test files can run in parallel. */
-export function rtpRange(size = 40): { rtpPortMin: number; rtpPortMax: number } {
-  const min = 30000 + Math.floor(Math.random() * 450) * 40;
-  return { rtpPortMin: min, rtpPortMax: min + size - 1 };
-}
-
-/** createPbx on 127.0.0.1 (SIP port 0, no API) with `config`; stopped at teardown. Returns the UDP port. */
-export async function startPbx(t: Teardown, config: unknown, extra: Record<string, unknown> = {}): Promise<{ pbx: Pbx; port: number }> {
-  const pbx = createPbx({ config, sipHost: '127.0.0.1', sipPort: 0, publicIp: '127.0.0.1', api: false, ...rtpRange(), ...extra });
-  const addr = await pbx.start();
-  t.teardown(() => pbx.stop());
-  return { pbx, port: addr.sip.find((s) => s.transport === 'udp')!.port };
-}
+/** createPbx on 127.0.0.1 (SIP port 0, no API, its own RTP range) with `config`; stopped at teardown. */
+export const startPbx: (t: Teardown, config: unknown, extra?: Record<string, unknown>) => Promise<{ pbx: Pbx; port: number }> = startTestPbx;
 
 export interface SippRun {
   child: ChildProcess;
@@ -58,23 +47,9 @@ export function sipp(
     ...(o.logs ? ['-trace_logs', '-log_file', logFile] : []),
     ...(o.args ?? []),
   ];
-  const child = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir() });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const kill = setTimeout(() => child.kill('SIGKILL'), o.killAfterMs ?? 90000);
-  const done = new Promise<{ code: number | null; out: string }>((resolve) => {
-    child.on('error', (err) => resolve({ code: -1, out: String(err) }));
-    child.on('exit', (code) => {
-      clearTimeout(kill);
-      resolve({ code, out });
-    });
-  });
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    rmSync(logFile, { force: true });
-  });
-  return { child, done, logs: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') };
+  const p = spawnSipp(args, o.killAfterMs ?? 90000, t);
+  t.teardown(() => rmSync(logFile, { force: true }));
+  return { child: p.child, done: p.done, logs: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') };
 }
 
 /**
@@ -87,17 +62,6 @@ export async function sippRegister(t: Teardown, o: { pbxPort: number; port: numb
     scenario: 'peer-register.xml', port: o.port, remote: `127.0.0.1:${o.pbxPort}`,
     args: ['-s', o.user, '-key', 'domain', o.domain, '-au', o.user, '-ap', o.password, '-auth_uri', o.domain],
   }).done;
-}
-
-/** Resolves with `check()`'s first truthy value; rejects after `timeoutMs` (a liveness bound, not a timing assertion). */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** The values logged by a scenario's `<log message="TAG ...">` lines for TAG, in order. */

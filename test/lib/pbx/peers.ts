@@ -2,37 +2,17 @@
  * Helpers for the interop tests of the assembled PBX (not a test file): run sipp scenarios, pick free loopback
  * ports, wait for a condition without fixed sleeps.
  */
-import { spawn } from 'node:child_process';
 import { fixturePath, freeUdpPort } from '../../helpers/env.js';
+import { spawnSipp, type HasTeardown, type SippProcess, type SippResult } from '../../helpers/sipp.js';
 
 /** Re-exported for the tests that use this kit. */
-export { freeUdpPort };
-
-export interface SippResult {
-  code: number | null;
-  out: string;
-}
+export { freeUdpPort, spawnSipp, type HasTeardown, type SippProcess, type SippResult };
 
 /** Runs sipp to completion (killed after `killAfterMs`), stdout+stderr captured. */
 export function runSipp(args: string[], killAfterMs = 30000): Promise<SippResult> {
-  return new Promise((resolve) => {
-    const p = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/tmp' });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    const kill = setTimeout(() => p.kill('SIGKILL'), killAfterMs);
-    p.on('error', (err) => {
-      clearTimeout(kill);
-      resolve({ code: -1, out: String(err) });
-    });
-    p.on('exit', (code) => {
-      clearTimeout(kill);
-      resolve({ code, out });
-    });
-  });
+  return spawnSipp(args, killAfterMs).done;
 }
 
-/** A UDP port that was free a moment ago on 127.0.0.1 (for sipp's `-p`, which cannot take 0). */
 export interface RegisterArgs {
   /** The PBX's UDP port on 127.0.0.1. */
   port: number;

@@ -1,11 +1,11 @@
 // The assembled PBX on its SIP side: a real sipp phone registers with digest auth (and un-registers), a wrong
 // password is refused, OPTIONS is answered, requests for unknown domains get 404, stray in-dialog requests 481.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createPbx, type Pbx } from '../../../lib/index.js';
 import { parseMessage, type SipResponse } from '../../../sip-stack/index.js';
 import { fixturePath, skipUnlessCommand, freeUdpPort } from '../../helpers/env.js';
+import { spawnSipp, type SippResult } from '../../helpers/sipp.js';
 
 const config = {
   domains: {
@@ -23,18 +23,8 @@ async function startPbx(t: { teardown(fn: () => unknown): void }): Promise<{ pbx
   return { pbx, port: udp.port };
 }
 
-function sipp(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/tmp' });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    const kill = setTimeout(() => p.kill('SIGKILL'), 30000);
-    p.on('exit', (code) => {
-      clearTimeout(kill);
-      resolve({ code, out });
-    });
-  });
+function sipp(args: string[]): Promise<SippResult> {
+  return spawnSipp(args, 30000).done;
 }
 
 async function register(port: number, user: string, password: string) {
