@@ -272,6 +272,9 @@ export class InviteServerTransaction extends Transaction<InviteServerState, Invi
         break;
       case S.Completed:
         this.disarm('trying');
+        // Only Proceeding re-sends the last provisional; the transaction lives on up to 64*T1 (a 183 with SDP
+        // per call adds up under load).
+        this.lastProvisional = undefined;
         if (from === S.Completed) {
           // §17.2.1: "If timer G fires, the response is passed to the transport layer once more for
           // retransmission, and timer G is set to fire in MIN(2*T1, T2) seconds. From then on, when timer G
@@ -299,6 +302,7 @@ export class InviteServerTransaction extends Transaction<InviteServerState, Invi
         break;
       case S.Accepted:
         this.disarm('trying');
+        this.lastProvisional = undefined;
         // RFC 6026 §8.7: "Timer L MUST be set to fire in 64*T1" — "If Timer L fires while the INVITE server
         // transaction is in the "Accepted" state, the transaction MUST transition to the "Terminated" state."
         this.arm('L', T.L, () => this.transition(S.Terminated));
