@@ -147,7 +147,6 @@ static int flush_out(io_ctx *c) {
     /* group: entries i..j-1 share the socket */
     while (j < n && c->out_meta[j * OUT_STRIDE] == id) j++;
     if (fd < 0) { i = j; continue; } /* closed meanwhile: nothing to count against */
-    int map[OUT_SLOTS];
     for (int e = i; e < j; e++) {
       const int32_t *q = c->out_meta + e * OUT_STRIDE;
       int arena = q[1], off = q[2], len = q[3];
@@ -165,7 +164,6 @@ static int flush_out(io_ctx *c) {
       c->smsg[k].msg_hdr.msg_namelen = alen;
       c->smsg[k].msg_hdr.msg_iov = &c->siov[k];
       c->smsg[k].msg_hdr.msg_iovlen = 1;
-      map[k] = e;
       k++;
     }
     int p = 0;
@@ -185,7 +183,6 @@ static int flush_out(io_ctx *c) {
         p += r;
       }
     }
-    (void)map;
     i = j;
   }
   c->ctl[0] = 0;
