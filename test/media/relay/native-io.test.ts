@@ -11,6 +11,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { spawn } from 'node:child_process';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { DgramIo, getUdpIo, nativeIoStatus, NativeIo, NetAddr, type UdpEndpoint, type UdpIo } from '../../../media/relay/udp-io.js';
 import { RelayError } from '../../../media/relay/index.js';
 import { canBind, randomRange, until } from './helpers.js';
@@ -129,8 +130,23 @@ if (nativeIoStatus() !== 'loaded') {
     const gc = runInNewContext('gc') as () => void;
     // Heap growth of this thread while another process sends 172-byte datagrams that are echoed back. Node itself
     // allocates a little per event-loop wake-up whatever we do, so this compares with node:dgram on the same
-    // traffic (a Buffer + rinfo + address string per datagram), no GC in between.
-    const measure = async (impl: UdpIo, port: number): Promise<number> => {
+    // traffic (a Buffer + rinfo + address string per datagram), no GC in between: a window in which V8 collected
+    // (a loaded machine wakes up more often and allocates more per packet) is measured again.
+    const gcs: Array<[number, number]> = [];
+    const obs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcs.push([e.startTime, e.startTime + e.duration]);
+    });
+    obs.observe({ entryTypes: ['gc'] });
+    t.teardown(() => obs.disconnect());
+    const gcFree = async (impl: UdpIo, port: number): Promise<number> => {
+      for (let attempt = 1; ; attempt++) {
+        const { perPacket, from, to } = await measure(impl, port);
+        await new Promise((r) => setTimeout(r, 50)); // gc entries are delivered asynchronously
+        if (!gcs.some(([s, e]) => e >= from && s <= to) || attempt === 4) return perPacket;
+        t.comment(`${impl.mode}: V8 collected during the window, measuring again`);
+      }
+    };
+    const measure = async (impl: UdpIo, port: number): Promise<{ perPacket: number; from: number; to: number }> => {
       let n = 0;
       let target = 0;
       let done: () => void = () => undefined;
@@ -165,20 +181,22 @@ if (nativeIoStatus() !== 'loaded') {
         await reach(8000); // warm-up: JIT, inline caches
         gc();
         gc();
+        const from = performance.now();
         const before = process.memoryUsage().heapUsed;
         const start = n;
         await reach(28000);
         const grown = process.memoryUsage().heapUsed - before;
+        const to = performance.now();
         t.ok(n - start > 5000, `${impl.mode}: ${n - start} packets measured`);
-        return grown / (n - start);
+        return { perPacket: grown / (n - start), from, to };
       } finally {
         sender.kill();
         await ep.close();
       }
     };
     const { rtpPortMin: p } = randomRange(2);
-    const native = await measure(io, p);
-    const dgram = await measure(new DgramIo(), p + 2);
+    const native = await gcFree(io, p);
+    const dgram = await gcFree(new DgramIo(), p + 2);
     t.ok(dgram > 100, `control: node:dgram grows the heap by ${dgram.toFixed(1)} B/packet`);
     t.ok(native < dgram / 4, `native: ${native.toFixed(1)} B/packet (what is left is Node's own per wake-up, not per packet)`);
   });
