@@ -4,7 +4,8 @@
  * A new INVITE for a served domain:
  *   1. source identification (SPEC §6): a trunk by source CIDR first, else client digest auth (registrar rules);
  *   2. dialplan lookup on the dialled number (most specific pattern; no match → 404);
- *   3. the caller's SDP offer answered by the relay (488 when nothing fits; an INVITE without SDP → 488 too);
+ *   3. the caller's SDP offer answered by the relay (488 when nothing fits); an INVITE without SDP (late offer)
+ *      gets our offer in the 200 and its answer comes in the ACK (no early media for it: 180 without SDP);
  *   4. engine.startCall() with an InboundLeg over the UasInvite, a Dialer over UserAgent.invite(), and CallMedia.
  * Mid-call: BYE from either side ends both (through the engine), re-INVITE/UPDATE answered from the relay and
  * relayed to the other leg as our own re-offer, INFO relayed, REFER handed to the engine (202 + NOTIFY sipfrag).
@@ -50,6 +51,8 @@ export interface BindingCounters {
   authChallenges: number;
   noRoute: number;
   badSdp: number;
+  /** INVITEs without SDP (our offer went in the 200). */
+  lateOffers: number;
   mediaUnavailable: number;
   reinvites: number;
   refers: number;
@@ -79,6 +82,8 @@ interface PeerLeg {
    * which under load was most of the heap and of the GC work (bench/call-rate.js).
    */
   release(): void;
+  /** Media could not be set up after the dialog was confirmed (no answer in the ACK): BYE with `reason`. */
+  noMedia?(reason: string): void;
 }
 
 class InboundSipLeg implements InboundLeg, PeerLeg {
@@ -94,6 +99,8 @@ class InboundSipLeg implements InboundLeg, PeerLeg {
     readonly codecs: readonly string[],
     private readonly log: Logger,
     private readonly onSession: (s: Session) => void,
+    /** The INVITE had no SDP: our offer goes in the 200, the answer comes in the ACK. */
+    private readonly lateOffer = false,
   ) {
     uas.on('cancelled', (req) => {
       const reason = req.get('Reason');
@@ -106,12 +113,14 @@ class InboundSipLeg implements InboundLeg, PeerLeg {
   }
 
   early(sdp?: string): void {
+    // A late-offer caller: an offer may not go in an unreliable provisional (RFC 3261 §13.2.1), so 180 only.
+    if (this.lateOffer) sdp = undefined;
     attempt(this.log, 'early', () => this.uas.progress(sdp ? 183 : 180, sdp ? { body: sdp } : {}));
   }
 
   answer(sdp?: string): void {
     if (this.session) return;
-    const body = sdp ?? this.media.localSdp(this);
+    const body = this.lateOffer ? this.media.offerInResponse(this, this.codecs) : (sdp ?? this.media.localSdp(this));
     this.session = this.uas.accept(body !== undefined ? { body } : {});
     this.session.on('terminated', () => this.remoteEnded());
     this.onSession(this.session);
@@ -136,8 +145,18 @@ class InboundSipLeg implements InboundLeg, PeerLeg {
 
   /** Hung up by the PBX itself (management API): BYE, then the engine hears it like a caller BYE. */
   dropByApi(): void {
+    this.endWith();
+  }
+
+  /** The late offer's ACK brought no usable answer: BYE with that reason, the engine hears a caller hangup. */
+  noMedia(reason: string): void {
+    this.endWith(reason);
+  }
+
+  private endWith(reason?: string): void {
     if (this.ended || !this.session) return;
-    this.hangup();
+    this.ended = true;
+    attempt(this.log, 'bye caller', () => this.session!.bye(reason ? { reason } : {}));
     for (const fn of this.hangupListeners) fn();
   }
 
@@ -291,7 +310,7 @@ function quoteDisplay(name: string): string {
 
 export class CallBinding {
   readonly counters: BindingCounters = {
-    invites: 0, trunkCalls: 0, clientCalls: 0, authChallenges: 0, noRoute: 0, badSdp: 0, mediaUnavailable: 0,
+    invites: 0, trunkCalls: 0, clientCalls: 0, authChallenges: 0, noRoute: 0, badSdp: 0, lateOffers: 0, mediaUnavailable: 0,
     reinvites: 0, refers: 0, infos: 0, errors: 0,
   };
 
@@ -390,12 +409,9 @@ export class CallBinding {
       return uas.reject(404, { reason: 'No Route' });
     }
 
-    // The caller's media: answered by the relay with the leg's own codec list.
+    // The caller's media: answered by the relay with the leg's own codec list; no SDP → late offer (ours in the 200).
     const offer = req.body.length > 0 ? req.body.toString('utf8') : '';
-    if (!offer) {
-      this.counters.badSdp++;
-      return uas.reject(488, { reason: 'SDP Offer Required' });
-    }
+    if (!offer) this.counters.lateOffers++;
     // The relay session and the caller's leg in one worker message: the relay registers a new session's handle
     // before the worker confirms it (getSession), so the leg is added in the same turn instead of after a round
     // trip; a relay that does not (or an id already in use) falls back to waiting for createSession.
@@ -405,8 +421,8 @@ export class CallBinding {
     const inboundSessions: Array<(s: Session) => void> = [];
     const startMedia = (handle: MediaSessionHandle) => {
       const m = new CallMedia(handle, { address: this.o.publicIp, logger: this.o.logger });
-      const leg = new InboundSipLeg(uas, m, codecs, this.o.logger, (ss) => inboundSessions.forEach((fn) => fn(ss)));
-      const answer = m.answerOffer(leg, offer, codecs);
+      const leg = new InboundSipLeg(uas, m, codecs, this.o.logger, (ss) => inboundSessions.forEach((fn) => fn(ss)), !offer);
+      const answer = offer ? m.answerOffer(leg, offer, codecs) : m.prepareLeg(leg, codecs);
       answer.catch(() => {}); // awaited below, after the session's own outcome
       return { media: m, inbound: leg, answer };
     };
@@ -526,10 +542,13 @@ export class CallBinding {
     const reoffer = (incoming: IncomingRequest, method: 'INVITE' | 'UPDATE') => {
       this.counters.reinvites++;
       const body = incoming.request.body.length > 0 ? incoming.request.body.toString('utf8') : undefined;
+      // An UPDATE without SDP only refreshes the session (RFC 3311 §5.2: no offer, so no answer either).
+      if (!body && method === 'UPDATE') return attempt(log, 'update 200', () => incoming.respond(200));
       if (!body) {
-        // A re-INVITE without SDP asks for our offer: answer with our current SDP (the answer comes in the ACK).
-        const local = media.localSdp(leg);
-        return attempt(log, 'reinvite no-sdp', () => incoming.respond(200, local ? { body: local } : {}));
+        // A re-INVITE without SDP asks for our offer: it goes in the 200, the answer comes in the ACK ('ack' below).
+        const local = media.offerInResponse(leg, leg.codecs);
+        if (!local) return attempt(log, 'reinvite no-sdp 488', () => incoming.respond(488, { reason: 'Not Acceptable Here' }));
+        return attempt(log, 'reinvite no-sdp', () => incoming.respond(200, { body: local }));
       }
       media.reoffer(leg, body, leg.codecs).then(
         (answer) => {
@@ -551,6 +570,17 @@ export class CallBinding {
         },
       );
     };
+    s.on('ack', (ack) => {
+      // Only an ACK for a 2xx that carried our offer holds an answer (RFC 3261 §13.2.1); others are ignored.
+      if (!media.awaitsAckAnswer(leg)) return;
+      const hadMedia = media.negotiated(leg) !== undefined;
+      media.answerFromAck(leg, ack.body.length > 0 ? ack.body.toString('utf8') : '').catch((err: unknown) => {
+        this.counters.badSdp++;
+        log.info({ err: String(err), callId, leg: leg.id }, hadMedia ? 'unusable SDP answer in an ACK: media unchanged' : 'late offer: no usable SDP answer in the ACK');
+        // Mid-call the old media goes on; a late-offer caller without an answer has none: the call ends.
+        if (!hadMedia) leg.noMedia?.('SIP;cause=488;text="Not Acceptable Here"');
+      });
+    });
     s.on('reinvite', (incoming) => reoffer(incoming, 'INVITE'));
     s.on('update', (incoming) => reoffer(incoming, 'UPDATE'));
     s.on('info', (incoming) => {

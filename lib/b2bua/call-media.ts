@@ -6,6 +6,10 @@
  *   - a callee is offered its own allowed codecs, the caller's chosen codec first so that pass-through is likely;
  *   - when the two legs end up with different codecs the relay transcodes (codecs/relay-transcoder plugin).
  * Bad SDP throws SdpError (the SIP binding maps it to 488).
+ *
+ * An INVITE without SDP (a late-offer caller, or a re-INVITE asking for our offer) gets our offer in the 2xx
+ * (offerInResponse) and its answer comes in the ACK (answerFromAck); until then the leg has no remote and the
+ * relay sends nothing to it.
  */
 import { findCodec, listCodecs } from '../../codecs/index.js';
 import type { MediaSessionHandle, CodecSpec, LegOptions } from '../../media/relay/index.js';
@@ -66,6 +70,13 @@ export function relayCodecs(audio: SdpNegotiatedAudio): CodecSpec[] {
   return codecs;
 }
 
+/** `names` with `first` moved to the front when it is among them (case-insensitive). */
+function moveFirst(names: readonly string[], first: string): readonly string[] {
+  const f = first.toUpperCase();
+  if (!names.some((n) => n.toUpperCase() === f)) return names;
+  return [first, ...names.filter((n) => n.toUpperCase() !== f)];
+}
+
 function legUpdateFrom(audio: SdpNegotiatedAudio): Omit<LegOptions, 'id'> {
   return {
     remote: { address: audio.remoteAddress, port: audio.remotePort, rtcpPort: audio.remoteRtcpPort },
@@ -84,6 +95,10 @@ interface LegState {
   offer?: SessionDescription;
   audio?: SdpNegotiatedAudio;
   ringback?: boolean;
+  /** Our offer went in a 2xx (an INVITE without SDP): the answer comes in the ACK (RFC 3261 §13.2.1). */
+  answerInAck?: boolean;
+  /** A caller that sent no SDP (prepareLeg): no media towards it before the ACK. */
+  late?: boolean;
 }
 
 export interface CallMediaOptions {
@@ -129,16 +144,54 @@ export class CallMedia implements MediaControl {
 
   /** A callee leg: adds it and returns our offer. `first` (e.g. the caller's codec) is moved to the front. */
   async createOffer(leg: LegRef, allowed: readonly string[], first?: string): Promise<string> {
-    let names = [...allowed];
-    if (first && names.some((n) => n.toUpperCase() === first.toUpperCase())) {
-      names = [first, ...names.filter((n) => n.toUpperCase() !== first.toUpperCase())];
-    }
-    const prefs = codecPreferences(names);
+    const prefs = codecPreferences(first ? moveFirst(allowed, first) : allowed);
     if (prefs.length === 0) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no usable codec is allowed for this leg');
     const state = await this.ensureLeg(leg.id);
     state.offer = state.sdp.createOffer({ port: state.port, codecs: prefs, rtcpMux: true });
     state.local = serializeSdp(state.offer);
     return state.local;
+  }
+
+  /**
+   * A caller whose INVITE has no SDP (late offer): its relay leg is added now (no remote yet, so nothing is sent
+   * to it), our offer goes in the 2xx (offerInResponse) and the answer comes in the ACK. Throws SdpError when
+   * none of `allowed` can run here (→ 488, as for an offer with no usable codec).
+   */
+  async prepareLeg(leg: LegRef, allowed: readonly string[]): Promise<void> {
+    if (codecPreferences(allowed).length === 0) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no usable codec is allowed for this leg');
+    (await this.ensureLeg(leg.id)).late = true;
+  }
+
+  /**
+   * Our offer for a 2xx to an INVITE without SDP: the leg's allowed codecs with the codec already in use first
+   * (the leg's own, else another leg's: pass-through is then likely). The leg waits for its answer in the ACK.
+   * undefined when the leg has no relay leg (closed call) or none of its codecs can run here.
+   */
+  offerInResponse(leg: LegRef, allowed: readonly string[]): string | undefined {
+    const state = this.legs.get(leg.id);
+    if (!state || this.closed) return undefined;
+    let current = state.audio?.codec.name;
+    if (!current) for (const [id, other] of this.legs) if (id !== leg.id && other.audio) current = other.audio.codec.name;
+    const prefs = codecPreferences(current ? moveFirst(allowed, current) : allowed);
+    if (prefs.length === 0) return undefined;
+    state.offer = state.sdp.createOffer({ port: state.port, codecs: prefs, rtcpMux: true });
+    state.local = serializeSdp(state.offer);
+    state.answerInAck = true;
+    return state.local;
+  }
+
+  /** True while `leg` owes us the answer to an offerInResponse in its ACK. */
+  awaitsAckAnswer(leg: LegRef): boolean {
+    return this.legs.get(leg.id)?.answerInAck === true;
+  }
+
+  /** The answer carried by the ACK (empty: none, an error). Throws SdpError when it is missing or unusable. */
+  async answerFromAck(leg: LegRef, answerText: string): Promise<SdpNegotiatedAudio> {
+    const state = this.legs.get(leg.id);
+    if (!state?.answerInAck) throw new SdpError('DPBX_ERR_SDP_ANSWER_MISMATCH', `no offer in a 2xx is pending on leg ${leg.id}`);
+    state.answerInAck = false;
+    if (!answerText.trim()) throw new SdpError('DPBX_ERR_SDP_ANSWER_MISMATCH', 'the ACK carries no SDP answer');
+    return this.acceptAnswer(leg, answerText);
   }
 
   /** The callee's answer to our offer. Throws SdpError when it is unusable. */
@@ -231,7 +284,10 @@ export class CallMedia implements MediaControl {
 
   async play(leg: LegRef, url: string, signal: AbortSignal): Promise<PlaybackResult> {
     const state = this.legs.get(leg.id);
-    if (!state?.audio) throw new SdpError('DPBX_ERR_SDP_BAD_VALUE', `leg ${leg.id} has no negotiated media`);
+    if (!state?.audio) {
+      const why = state?.late ? 'sent no SDP offer (no media before its ACK answers ours)' : 'has no negotiated media';
+      throw new SdpError('DPBX_ERR_SDP_BAD_VALUE', `leg ${leg.id} ${why}`);
+    }
     const started = Date.now();
     return new Promise<PlaybackResult>((resolve, reject) => {
       let settled = false;

@@ -89,3 +89,53 @@ t.test('bad or unacceptable SDP is an SdpError, not a crash', async (t) => {
   await t.rejects(media.answerOffer({ id: 'A' }, sdp(4000, [[18, 'G729/8000']]), ['PCMU']), { name: 'SdpError' });
   await t.rejects(media.acceptAnswer({ id: 'B' }, sdp(4000, [[0, 'PCMU/8000']])), { name: 'SdpError' }, 'answer without an offer');
 });
+
+t.test('late offer: our offer for the 2xx puts the codec in use first, the ACK answer sets the leg up', async (t) => {
+  const relay = await createRelay({ rtpPortMin: base + 200, rtpPortMax: base + 240, bindAddress: '127.0.0.1', workers: 0, transcoder: pluginUrl });
+  t.teardown(() => relay.close());
+  const media = new CallMedia(await relay.createSession(), { address: '127.0.0.1' });
+  t.teardown(() => media.close());
+  const caller = await Peer.open();
+  const callee = await Peer.open();
+  t.teardown(() => { caller.close(); callee.close(); });
+  const A = { id: 'A' };
+  const B = { id: 'B' };
+
+  t.equal(media.offerInResponse(A, ['PCMU']), undefined, 'no offer for a leg the relay does not have');
+  await t.rejects(media.prepareLeg(A, ['NOPE']), { name: 'SdpError' }, 'no usable codec for the leg: an SdpError (→ 488)');
+  await media.prepareLeg(A, ['PCMU', 'G722']);
+  t.notOk(media.awaitsAckAnswer(A), 'nothing is awaited before our offer');
+  await t.rejects(media.play(A, 'tone:440', new AbortController().signal), /sent no SDP offer/, 'no media into a late-offer leg before its answer');
+  const bOffer = parseSdp(await media.createOffer(B, ['G722', 'PCMU']));
+  await media.acceptAnswer(B, sdp(callee.port, [[9, 'G722/8000']]));
+  await media.bridge(A, B);
+
+  const offer = parseSdp(media.offerInResponse(A, ['PCMU', 'G722'])!);
+  t.same(mediaCodecs(offer.media[0]!).map((c) => c.name).filter((n) => n !== 'telephone-event'), ['G722', 'PCMU'], "the other leg's codec first");
+  t.ok(media.awaitsAckAnswer(A), 'the answer is awaited in the ACK');
+  const neg = await media.answerFromAck(A, sdp(caller.port, [[0, 'PCMU/8000']]));
+  t.equal(neg.codec.name, 'PCMU', 'the caller chose PCMU in its ACK');
+  t.notOk(media.awaitsAckAnswer(A), 'answered');
+
+  // 500 Hz from the callee as G.722 reaches the caller — at the address its ACK gave — as PCMU.
+  const genc = createEncoder('G722');
+  const wide = tone(500, 16000, 16000);
+  for (let i = 0; i < 50; i++) {
+    await callee.send(rtp(9, i, i * 160, 0x3333, genc.encode(wide.subarray(i * 320, (i + 1) * 320)), i === 0), bOffer.media[0]!.port);
+  }
+  t.ok(await until(() => caller.rx.length >= 40), 'the caller receives the stream');
+  const udec = createDecoder('PCMU');
+  const back = caller.rx.filter((r) => (r.buf[1]! & 0x7f) === 0).map((r) => udec.decode(r.buf.subarray(12)).slice());
+  const bj = new Int16Array(back.reduce((n, x) => n + x.length, 0));
+  let o = 0;
+  for (const x of back) { bj.set(x, o); o += x.length; }
+  t.ok(Math.abs(estimateFreq(bj.subarray(1600), 8000) - 500) < 10, 'the caller hears 500 Hz');
+
+  // A mid-call re-INVITE without SDP: our offer again (the codec in use first); an ACK without answer is an error.
+  const again = parseSdp(media.offerInResponse(A, ['G722', 'PCMU'])!);
+  t.equal(mediaCodecs(again.media[0]!)[0]!.name, 'PCMU', "the leg's own codec first");
+  await t.rejects(media.answerFromAck(A, ''), { name: 'SdpError' }, 'an ACK without SDP is an SdpError');
+  t.notOk(media.awaitsAckAnswer(A), 'and the wait is over');
+  t.equal(media.negotiated(A)?.codec.name, 'PCMU', 'the media in use is kept');
+  await t.rejects(media.answerFromAck(A, sdp(caller.port, [[0, 'PCMU/8000']])), { name: 'SdpError' }, 'an answer with no offer pending');
+});

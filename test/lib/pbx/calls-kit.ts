@@ -161,8 +161,13 @@ export const G711A_PCAP = '/usr/share/sip-tester/g711a.pcap';
 
 /** RTP payloads (hex) of a classic libpcap file of Ethernet/IPv4/UDP/RTP packets, e.g. sipp's g711a.pcap. */
 export function pcapRtpPayloads(path: string): Set<string> {
+  return new Set(pcapRtpPayloadList(path).map((p) => p.toString('hex')));
+}
+
+/** The RTP payloads of such a pcap file in order, repeats included. */
+export function pcapRtpPayloadList(path: string): Buffer[] {
   const d = readFileSync(path);
-  const out = new Set<string>();
+  const out: Buffer[] = [];
   if (d.length < 24 || d.readUInt32LE(0) !== 0xa1b2c3d4) throw new Error(`${path}: not a little-endian pcap`);
   let off = 24;
   while (off + 16 <= d.length) {
@@ -173,7 +178,7 @@ export function pcapRtpPayloads(path: string): Set<string> {
     const ihl = (pkt[14]! & 0x0f) * 4;
     const rtp = pkt.subarray(14 + ihl + 8);
     const cc = rtp[0]! & 0x0f;
-    out.add(rtp.subarray(12 + 4 * cc).toString('hex'));
+    out.push(rtp.subarray(12 + 4 * cc));
   }
   return out;
 }
