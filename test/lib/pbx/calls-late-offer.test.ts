@@ -7,6 +7,7 @@ import t from 'tap';
 import { existsSync } from 'node:fs';
 import { createDecoder } from '../../../codecs/index.js';
 import { skipUnless, skipUnlessCommand } from '../../helpers/env.js';
+import { concat, rms } from '../../codecs/audio.js';
 import {
   G711A_PCAP,
   freeMediaPort,
@@ -36,12 +37,6 @@ function loopConfig(calleePort: number): unknown {
   };
 }
 
-function rms(x: Int16Array): number {
-  let s = 0;
-  for (const v of x) s += v * v;
-  return Math.sqrt(s / Math.max(1, x.length));
-}
-
 /**
  * The SNR (dB) of the loudest `n`-sample window of `got` against its best-matching place in `ref` (exhaustive
  * search by least squared error).
@@ -66,16 +61,6 @@ function bestMatchSnr(got: Int16Array, ref: Int16Array, n: number): number {
   let sig = 0;
   for (const v of w) sig += v * v;
   return 10 * Math.log10(sig / Math.max(1, best));
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 t.test('an INVITE without SDP: our offer in the 200, the answer in the ACK, the callee heard', { skip, timeout: 90000 }, async (t) => {
