@@ -7,6 +7,7 @@ import {
   StatusLog,
   freeMediaPort,
   freeUdpPort,
+  loopTrunkConfig,
   rtpSink,
   settled,
   sipMessages,
@@ -21,23 +22,12 @@ t.test('StatusHook event sequences of answered calls', { skip, timeout: 90000 },
   const calleePort = await freeUdpPort();
   const status = new StatusLog();
   const dest = { type: 'sip', address: `sip:agent@127.0.0.1:${calleePort}` };
-  const config = {
-    domains: {
-      'pbx.test': {
-        clients: [],
-        trunks: [{
-          id: 1, name: 'loop', inbound: ['127.0.0.1/32'],
-          dialplan: {
-            '*': {
-              callHook: () => [{ verb: 'connect', statusLabel: 'sales', dest: { ...dest, headers: { 'X-Queue': 'sales' } } }],
-              statusHook: status.hook,
-            },
-          },
-          codecs: ['PCMA'],
-        }],
-      },
+  const config = loopTrunkConfig({
+    '*': {
+      callHook: () => [{ verb: 'connect', statusLabel: 'sales', dest: { ...dest, headers: { 'X-Queue': 'sales' } } }],
+      statusHook: status.hook,
     },
-  };
+  }, { codecs: ['PCMA'] });
   const tp = await startTestPbx(t, config);
 
   const expected = (endedBy: 'caller' | 'callee') => [

@@ -9,6 +9,7 @@ import {
   StatusLog,
   freeMediaPort,
   freeUdpPort,
+  loopTrunkConfig,
   pcapRtpPayloads,
   rtpSink,
   settled,
@@ -23,29 +24,18 @@ const skip = skipUnlessCommand('sipp') || skipUnless(existsSync(G711A_PCAP), `si
 t.test('connect forks to two callees: the 2xx wins, the other fork is CANCELled, the winner is heard', { skip, timeout: 90000 }, async (t) => {
   const [winPort, losePort, uacPort] = [await freeUdpPort(), await freeUdpPort(), await freeUdpPort()];
   const status = new StatusLog();
-  const config = {
-    domains: {
-      'pbx.test': {
-        clients: [],
-        trunks: [{
-          id: 1, name: 'loop', inbound: ['127.0.0.1/32'],
-          dialplan: {
-            '*': {
-              callHook: () => [{
-                verb: 'connect',
-                dest: [
-                  { type: 'sip', address: `sip:lose@127.0.0.1:${losePort}` },
-                  { type: 'sip', address: `sip:win@127.0.0.1:${winPort}` },
-                ],
-              }],
-              statusHook: status.hook,
-            },
-          },
-          codecs: ['PCMA', 'PCMU'],
-        }],
-      },
+  const config = loopTrunkConfig({
+    '*': {
+      callHook: () => [{
+        verb: 'connect',
+        dest: [
+          { type: 'sip', address: `sip:lose@127.0.0.1:${losePort}` },
+          { type: 'sip', address: `sip:win@127.0.0.1:${winPort}` },
+        ],
+      }],
+      statusHook: status.hook,
     },
-  };
+  }, { codecs: ['PCMA', 'PCMU'] });
   const tp = await startTestPbx(t, config);
   const sink = await rtpSink(t);
 

@@ -6,7 +6,7 @@ import t from 'tap';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { skipUnlessCommand } from '../../helpers/env.js';
-import { StatusLog, freeMediaPort, freeUdpPort, rtpSink, settled, sipMessages, sipp, startTestPbx } from './calls-kit.js';
+import { StatusLog, freeMediaPort, freeUdpPort, loopTrunkConfig, rtpSink, settled, sipMessages, sipp, startTestPbx } from './calls-kit.js';
 
 const skip = skipUnlessCommand('sipp');
 
@@ -51,23 +51,12 @@ t.test('CallHook down, slow or garbage → fallback 480, hook:error, nothing lef
 
   const status = new StatusLog();
   const entry = (callHook: string) => ({ callHook, statusHook: status.hook });
-  const config = {
-    domains: {
-      'pbx.test': {
-        clients: [],
-        trunks: [{
-          id: 1, name: 'loop', inbound: ['127.0.0.1/32'],
-          dialplan: {
-            '1001': entry(downUrl),
-            '1002': entry(`${base}/slow`),
-            '1003': entry(`${base}/garbage`),
-            '1004': entry(`${base}/bad-verb`),
-          },
-          codecs: ['PCMA'],
-        }],
-      },
-    },
-  };
+  const config = loopTrunkConfig({
+    '1001': entry(downUrl),
+    '1002': entry(`${base}/slow`),
+    '1003': entry(`${base}/garbage`),
+    '1004': entry(`${base}/bad-verb`),
+  }, { codecs: ['PCMA'] });
   const tp = await startTestPbx(t, config, { hookTimeoutMs: 400 });
 
   const cases = [

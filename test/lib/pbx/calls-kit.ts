@@ -47,6 +47,14 @@ export interface TestPbx {
 }
 
 /** A PBX on 127.0.0.1 with an OS-assigned SIP port and a random RTP range of 200 ports (files run in parallel). */
+/**
+ * The config most call tests use: domain `pbx.test` whose only trunk, `loop`, takes every INVITE from 127.0.0.1
+ * (identified by CIDR, no digest) into `dialplan`; `trunk` adds fields (codecs, outbound, ...).
+ */
+export function loopTrunkConfig(dialplan: Record<string, unknown>, trunk: Record<string, unknown> = {}): unknown {
+  return { domains: { 'pbx.test': { clients: [], trunks: [{ id: 1, name: 'loop', inbound: ['127.0.0.1/32'], ...trunk, dialplan }] } } };
+}
+
 export async function startTestPbx(t: HasTeardown, config: unknown, extra: Record<string, unknown> = {}): Promise<TestPbx> {
   const rtpPortMin = 30000 + 200 * Math.floor(Math.random() * 100);
   const pbx = createPbx({

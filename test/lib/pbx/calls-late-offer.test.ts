@@ -12,6 +12,7 @@ import {
   G711A_PCAP,
   freeMediaPort,
   freeUdpPort,
+  loopTrunkConfig,
   pcapRtpPayloadList,
   rtpSink,
   settled,
@@ -23,18 +24,10 @@ import {
 
 const skip = skipUnlessCommand('sipp') || skipUnless(existsSync(G711A_PCAP), `sipp's ${G711A_PCAP}`);
 
-function loopConfig(calleePort: number): unknown {
-  return {
-    domains: {
-      'pbx.test': {
-        clients: [],
-        trunks: [{
-          id: 1, name: 'loop', inbound: ['127.0.0.1/32'], codecs: ['PCMU', 'PCMA'],
-          dialplan: { '*': { callHook: () => [{ verb: 'connect', dest: { type: 'sip', address: `sip:agent@127.0.0.1:${calleePort}` } }] } },
-        }],
-      },
-    },
-  };
+/** The loop trunk (PCMU, PCMA) connecting every call to a sipp callee on `port`. */
+function connectTo(port: number): unknown {
+  const dest = { type: 'sip', address: `sip:agent@127.0.0.1:${port}` };
+  return loopTrunkConfig({ '*': { callHook: () => [{ verb: 'connect', dest }] } }, { codecs: ['PCMU', 'PCMA'] });
 }
 
 /**
@@ -65,7 +58,7 @@ function bestMatchSnr(got: Int16Array, ref: Int16Array, n: number): number {
 
 t.test('an INVITE without SDP: our offer in the 200, the answer in the ACK, the callee heard', { skip, timeout: 90000 }, async (t) => {
   const calleePort = await freeUdpPort();
-  const tp = await startTestPbx(t, loopConfig(calleePort));
+  const tp = await startTestPbx(t, connectTo(calleePort));
   const sink = await rtpSink(t);
   const callee = sipp(t, { scenario: 'call-uas-answer-pcma-play.xml', port: calleePort, mediaPort: await freeMediaPort() });
   await udpBound(calleePort, callee);
@@ -107,7 +100,7 @@ t.test('an INVITE without SDP: our offer in the 200, the answer in the ACK, the 
 
 t.test('a late-offer caller whose ACK has no answer gets a BYE (cause 488), the callee is released', { skip, timeout: 90000 }, async (t) => {
   const calleePort = await freeUdpPort();
-  const tp = await startTestPbx(t, loopConfig(calleePort));
+  const tp = await startTestPbx(t, connectTo(calleePort));
   const callee = sipp(t, { scenario: 'call-uas-answer.xml', port: calleePort, mediaPort: await freeMediaPort() });
   await udpBound(calleePort, callee);
   const caller = sipp(t, {

@@ -6,7 +6,7 @@
 // The busy callee (486 to everything) must see first, second, fourth — in that order, nothing else.
 import t from 'tap';
 import { skipUnlessCommand } from '../../helpers/env.js';
-import { StatusLog, freeMediaPort, freeUdpPort, rtpSink, settled, sipMessages, sipp, startTestPbx, udpBound } from './calls-kit.js';
+import { StatusLog, freeMediaPort, freeUdpPort, loopTrunkConfig, rtpSink, settled, sipMessages, sipp, startTestPbx, udpBound } from './calls-kit.js';
 
 const skip = skipUnlessCommand('sipp');
 
@@ -16,26 +16,15 @@ t.test('retries: the CallHook is asked with count 0..3 and each new script runs,
   const scripts: unknown[][] = [[busy('first')], [busy('second')], [{ verb: 'pause', duration: 0.2 }], [busy('fourth')]];
   const asked: Array<{ count: unknown; to: unknown; callId: unknown }> = [];
   const status = new StatusLog();
-  const config = {
-    domains: {
-      'pbx.test': {
-        clients: [],
-        trunks: [{
-          id: 1, name: 'loop', inbound: ['127.0.0.1/32'],
-          dialplan: {
-            '*': {
-              callHook: (body: { count: number; to: string; callId: string }) => {
-                asked.push({ count: body.count, to: body.to, callId: body.callId });
-                return scripts[body.count] ?? [{ verb: 'response', code: 500 }];
-              },
-              statusHook: status.hook,
-            },
-          },
-          codecs: ['PCMA'],
-        }],
+  const config = loopTrunkConfig({
+    '*': {
+      callHook: (body: { count: number; to: string; callId: string }) => {
+        asked.push({ count: body.count, to: body.to, callId: body.callId });
+        return scripts[body.count] ?? [{ verb: 'response', code: 500 }];
       },
+      statusHook: status.hook,
     },
-  };
+  }, { codecs: ['PCMA'] });
   const tp = await startTestPbx(t, config);
   const sink = await rtpSink(t);
   const callee = sipp(t, { scenario: 'call-uas-busy.xml', port: busyPort, mediaPort: await freeMediaPort(), args: ['-m', '3'] });

@@ -13,6 +13,7 @@ import {
   StatusLog,
   freeMediaPort,
   freeUdpPort,
+  loopTrunkConfig,
   rtpSink,
   settled,
   sipMessages,
@@ -66,26 +67,15 @@ t.test('CallScript verbs with real SIP peers', { skip, timeout: 90000 }, async (
     '300': [{ verb: 'connect', dest: { type: 'sip', address: `sip:callee@127.0.0.1:${calleePort}` } }],
   };
   const callIds: Record<string, string> = {};
-  const config = {
-    domains: {
-      'pbx.test': {
-        clients: [],
-        trunks: [{
-          id: 1, name: 'loop', inbound: ['127.0.0.1/32'],
-          dialplan: {
-            '*': {
-              callHook: (body: { to: string; callId: string; count: number }) => {
-                callIds[body.to] = body.callId;
-                return body.count === 0 ? scripts[body.to] ?? [{ verb: 'response', code: 404 }] : [{ verb: 'response', code: 500 }];
-              },
-              statusHook: status.hook,
-            },
-          },
-          codecs: ['PCMA'],
-        }],
+  const config = loopTrunkConfig({
+    '*': {
+      callHook: (body: { to: string; callId: string; count: number }) => {
+        callIds[body.to] = body.callId;
+        return body.count === 0 ? scripts[body.to] ?? [{ verb: 'response', code: 404 }] : [{ verb: 'response', code: 500 }];
       },
+      statusHook: status.hook,
     },
-  };
+  }, { codecs: ['PCMA'] });
   const tp: TestPbx = await startTestPbx(t, config, { mediaPath: mediaDir });
   const events = (to: string) => status.forCall(callIds[to] ?? '-').map((b) => b.event);
 

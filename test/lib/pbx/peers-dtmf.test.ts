@@ -7,7 +7,7 @@
 import { createSocket } from 'node:dgram';
 import t from 'tap';
 import { skipUnlessCommand } from '../../helpers/env.js';
-import { freeMediaPort, freeUdpPort, settled, sipp, startTestPbx, udpBound, waitFor } from './calls-kit.js';
+import { freeMediaPort, freeUdpPort, loopTrunkConfig, settled, sipp, startTestPbx, udpBound, waitFor } from './calls-kit.js';
 
 const skip = skipUnlessCommand('sipp');
 
@@ -32,17 +32,7 @@ t.test('telephone-event crosses a PCMU ↔ G.722 call with its payload type rema
   t.teardown(() => new Promise<void>((r) => sink.close(() => r())));
 
   const calleePort = await freeUdpPort();
-  const config = {
-    domains: {
-      'pbx.test': {
-        clients: [],
-        trunks: [{
-          id: 1, name: 'loop', inbound: ['127.0.0.1/32'], codecs: ['PCMU'],
-          dialplan: { '*': { callHook: () => [{ verb: 'connect', dest: { type: 'sip', address: `sip:agent@127.0.0.1:${calleePort}` } }] } },
-        }],
-      },
-    },
-  };
+  const config = loopTrunkConfig({ '*': { callHook: () => [{ verb: 'connect', dest: { type: 'sip', address: `sip:agent@127.0.0.1:${calleePort}` } }] } }, { codecs: ['PCMU'] });
   const tp = await startTestPbx(t, config);
   const callee = sipp(t, {
     scenario: 'call-uas-answer-g722-te.xml', port: calleePort, mediaPort: await freeMediaPort(),

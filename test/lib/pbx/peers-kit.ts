@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import type { Pbx } from '../../../lib/index.js';
 import { fixturePath, freeUdpPort } from '../../helpers/env.js';
 
-import { startTestPbx } from './calls-kit.js';
+import { loopTrunkConfig, startTestPbx } from './calls-kit.js';
 import { spawnSipp, waitFor, type HasTeardown } from './peers.js';
 
 /** Re-exported for the tests that use this kit. */
-export { freeUdpPort, waitFor };
+export { freeUdpPort, loopTrunkConfig, waitFor };
 
 export type Teardown = HasTeardown;
 

@@ -4,32 +4,22 @@
 // the caller reaches the callee with its body.
 import t from 'tap';
 import { skipUnlessCommand } from '../../helpers/env.js';
-import { freeUdpPort, logged, sipp, startPbx, waitFor } from './peers-kit.js';
+import { freeUdpPort, logged, loopTrunkConfig, sipp, startPbx, waitFor } from './peers-kit.js';
 
 const skip = skipUnlessCommand('sipp');
 
 t.test('hold/resume re-INVITEs and INFO DTMF are relayed to the other leg', { skip, timeout: 120000 }, async (t) => {
   const calleePort = await freeUdpPort();
   const events: string[] = [];
-  const config = {
-    domains: {
-      'pbx.test': {
-        clients: [],
-        trunks: [{
-          id: 1, name: 'loop', inbound: ['127.0.0.1/32'], codecs: ['PCMU'],
-          dialplan: {
-            '*': {
-              callHook: () => [{ verb: 'connect', dest: { type: 'sip', address: `sip:callee@127.0.0.1:${calleePort}` } }],
-              statusHook: (body: { event: string }) => {
-                events.push(body.event);
-                return {};
-              },
-            },
-          },
-        }],
+  const config = loopTrunkConfig({
+    '*': {
+      callHook: () => [{ verb: 'connect', dest: { type: 'sip', address: `sip:callee@127.0.0.1:${calleePort}` } }],
+      statusHook: (body: { event: string }) => {
+        events.push(body.event);
+        return {};
       },
     },
-  };
+  }, { codecs: ['PCMU'] });
   const { pbx, port } = await startPbx(t, config);
   const callee = sipp(t, { scenario: 'peer-uas-held.xml', port: calleePort, logs: true });
   await new Promise((r) => setTimeout(r, 200)); // sipp binds its port

@@ -4,7 +4,7 @@
 // script connects the caller to a third party (sipp uas); the referrer is released with BYE and the caller stays.
 import t from 'tap';
 import { skipUnlessCommand } from '../../helpers/env.js';
-import { freeUdpPort, logged, sipp, startPbx, waitFor } from './peers-kit.js';
+import { freeUdpPort, logged, loopTrunkConfig, sipp, startPbx, waitFor } from './peers-kit.js';
 
 const skip = skipUnlessCommand('sipp');
 
@@ -13,29 +13,19 @@ t.test('REFER from the callee: 202, NOTIFY sipfrag, CallHook refer:true to=3000,
   const thirdPort = await freeUdpPort();
   const hookBodies: Record<string, unknown>[] = [];
   const events: string[] = [];
-  const config = {
-    domains: {
-      'pbx.test': {
-        clients: [],
-        trunks: [{
-          id: 1, name: 'loop', inbound: ['127.0.0.1/32'], codecs: ['PCMU'],
-          dialplan: {
-            '*': {
-              callHook: (body: Record<string, unknown>) => {
-                hookBodies.push(body);
-                const target = body.refer ? `sip:${String(body.to)}@127.0.0.1:${thirdPort}` : `sip:callee@127.0.0.1:${calleePort}`;
-                return [{ verb: 'connect', dest: { type: 'sip', address: target } }];
-              },
-              statusHook: (body: { event: string }) => {
-                events.push(body.event);
-                return {};
-              },
-            },
-          },
-        }],
+  const config = loopTrunkConfig({
+    '*': {
+      callHook: (body: Record<string, unknown>) => {
+        hookBodies.push(body);
+        const target = body.refer ? `sip:${String(body.to)}@127.0.0.1:${thirdPort}` : `sip:callee@127.0.0.1:${calleePort}`;
+        return [{ verb: 'connect', dest: { type: 'sip', address: target } }];
+      },
+      statusHook: (body: { event: string }) => {
+        events.push(body.event);
+        return {};
       },
     },
-  };
+  }, { codecs: ['PCMU'] });
   const { pbx, port } = await startPbx(t, config);
   const callee = sipp(t, { scenario: 'peer-uas-refer.xml', port: calleePort, logs: true, args: ['-key', 'referto', '3000', '-key', 'domain', 'pbx.test', ...(process.env.KDEBUG ? ['-trace_msg', '-message_file', '/tmp/kwork/refer-msg.log', '-trace_err', '-error_file', '/tmp/kwork/refer-err.log'] : [])] });
   const third = sipp(t, { scenario: 'uas', port: thirdPort });
