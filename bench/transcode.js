@@ -14,12 +14,23 @@
 //     of the media process (process.cpuUsage / /proc/<pid>/stat), calls/core = N·seconds / CPU seconds; loss =
 //     packets not delivered. Peer pairs: opus, G722, GSM (rtpengine only decodes AMR: ours alone there).
 //
+// The remote opus endpoint is modelled as a real phone (48 kHz capture, libopus complexity 10) that honours the
+// fmtp of the SDP offer it receives, as RFC 7587 §6.1 asks ("an encoder SHOULD NOT encode frequencies above the
+// audio bandwidth specified by maxplaybackrate"; WebRTC maps it to OPUS_SET_MAX_BANDWIDTH, so does
+// codecs/opus.ts, which the bench's remote encoder is): towards OUR media server it gets what the PBX advertises on
+// a transcoded opus leg (registry fmtp + `opusBandLimit('PCMU')` = maxplaybackrate=8000;sprop-maxcapturerate=8000,
+// lib/b2bua/call-media.ts), so it sends narrow-band SILK. rtpengine is given the same limit in its transcode codec
+// string (`opus/48000/2///maxplaybackrate=8000;sprop-maxcapturerate=8000`, which it writes into its offer) and the
+// remote honours whatever fmtp rtpengine's offer actually carries; `peer_default` is rtpengine as configured before
+// (no fmtp: the remote sends full-band packets). `PCMU<->opus(remote full-band)` in the pipeline figures is ours
+// with a remote that ignores maxplaybackrate (the cost when a phone does not honour it).
+//
 // Targets (closing note of issue 5, not tests): ≥ 300 PCMU↔opus and ≥ 1,500 PCMU↔G722 calls per core.
 // Usage: npx tsc -p tsconfig.json && node bench/transcode.js [--quick] [--calls=N] [--seconds=S] [--pairs=opus,G722,GSM,AMR]
 import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { codecStatus, createDecoder, createEncoder, createTranscoder, findCodec } from '../dist/codecs/index.js';
+import { codecStatus, createDecoder, createEncoder, createTranscoder, findCodec, opusBandLimit, parseFmtp } from '../dist/codecs/index.js';
 import { createRelay } from '../dist/media/index.js';
 import { rtpengineBinary, rtpengineVersion, startRtpengine } from './lib/rtpengine.js';
 
@@ -108,13 +119,22 @@ for (const name of ['PCMU', 'PCMA', 'G722', 'GSM', 'opus', 'AMR', 'AMR-WB']) {
 // our encoder default (5, codecs/opus.ts), so a change of our default does not change the input we decode.
 const REMOTE = { opus: { complexity: 10 } };
 
-function callPair(mid, midOpts = {}) {
+/**
+ * The fmtp the PBX advertises on a `mid` leg transcoded to/from PCMU (what the remote's encoder honours): the
+ * registry's fmtp, plus for opus the band limit of lib/b2bua/call-media.ts (RFC 7587 §6.1).
+ */
+function advertised(mid) {
+  return { ...(findCodec(mid)?.fmtp ?? {}), ...(mid === 'opus' ? opusBandLimit('PCMU') : {}) };
+}
+
+/** `remoteFmtp`: what the remote's encoder honours (default: what the PBX advertises). */
+function callPair(mid, midOpts = {}, remoteFmtp = advertised(mid)) {
   const frames = RAW_SECONDS * 50;
   const pcmuEnc = createEncoder('PCMU');
   const x = signal(8000, 160 * frames);
   const inA = [];
   for (let f = 0; f < frames; f++) inA.push(Buffer.from(pcmuEnc.encode(x.subarray(f * 160, f * 160 + 160))));
-  const midEnc = createEncoder(mid, REMOTE[mid]);
+  const midEnc = createEncoder(mid, { ...remoteFmtp, ...REMOTE[mid] });
   const S = midEnc.frameSamples;
   const y = signal(midEnc.sampleRate, S * frames);
   const inB = [];
@@ -138,6 +158,12 @@ for (const mid of quick ? ['opus', 'G722', 'GSM', 'AMR'] : ['opus', 'G722', 'GSM
   pipeline[mid] = { us_per_frame_pair: +us.toFixed(2), calls_per_core: Math.floor(20000 / us) };
   log(`pipeline PCMU↔${mid}: ${us.toFixed(1)} µs per 20 ms frame pair → ${pipeline[mid].calls_per_core} calls/core`);
 }
+if (available.has('opus')) {
+  // a remote that ignores maxplaybackrate (sends full-band packets, as the bench's remote did before the band limit)
+  const us = callPair('opus', {}, {});
+  pipeline['opus(remote full-band)'] = { us_per_frame_pair: +us.toFixed(2), calls_per_core: Math.floor(20000 / us) };
+  log(`pipeline PCMU↔opus, remote ignoring maxplaybackrate: ${us.toFixed(1)} µs per frame pair → ${pipeline['opus(remote full-band)'].calls_per_core} calls/core`);
+}
 if (available.has('opus') && !quick) {
   // the same with libopus's own default complexity 10 instead of our default 5 (codecs/opus.ts)
   const us = callPair('opus', { complexity: 10 });
@@ -157,7 +183,7 @@ const OUR_SPEC = {
   'AMR-WB': { pt: 97, name: 'AMR-WB', rate: 16000, fmtp: 'octet-align=1' },
 };
 
-/** 1 s of PCMU frames and of `mid` frames (base64), cycled by the generator. */
+/** 1 s of PCMU frames and of `mid` frames (base64), cycled by the generator; `fmtp`: what the remote honours. */
 function payloads(mid, fmtp) {
   const pcmu = createEncoder('PCMU');
   const x = signal(8000, 8000);
@@ -233,10 +259,22 @@ function rangeFor(n) {
   return { rtpPortMin: min, rtpPortMax: min + n * 4 + 64 };
 }
 
+/** Our load run; a port of the random range taken by another process (shared machine) → a new range, 3 tries. */
 async function loadOurs(mid, n) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await loadOursOnce(mid, n);
+    } catch (e) {
+      if (e?.code !== 'DPBX_ERR_RELAY_BIND' || attempt === 3) throw e;
+      log(`ours ${mid}: ${e.message}, another port range`);
+    }
+  }
+}
+
+async function loadOursOnce(mid, n) {
   const spec = OUR_SPEC[mid];
-  const fmtp = spec.fmtp ? Object.fromEntries(spec.fmtp.split(';').map((kv) => kv.trim().split('='))) : {};
-  const p = payloads(mid, fmtp);
+  // the remote's encoder honours what the PBX advertises on this leg (spec.fmtp is the remote's own SDP fmtp)
+  const p = payloads(mid, advertised(mid));
   const relay = await createRelay({
     // as many worker threads as rtpengine has by default (one per CPU): on a shared machine a single thread gets
     // too small a share to keep up; CPU is counted for the whole process either way
@@ -275,19 +313,22 @@ function sdp(port, pts, rtpmaps) {
     ...rtpmaps, 'a=ptime:20', 'a=sendrecv', ''].join('\r\n');
 }
 
-async function loadRtpengine(mid, n) {
+/** `codecString`: rtpengine's transcode codec (its SDP name, or `name/rate/channels/bitrate/ptime/fmtp`). */
+async function loadRtpengine(mid, n, codecString = SDP_NAME[mid]) {
   const range = rangeFor(n);
-  const eng = await startRtpengine({ portMin: range.rtpPortMin + 20000, portMax: range.rtpPortMax + 20000 });
+  // a wider range than ours: rtpengine picks ports at random and failed with "Ran out of ports" on n·4 + 64
+  const eng = await startRtpengine({ portMin: range.rtpPortMin + 20000, portMax: range.rtpPortMax + 20000 + n * 4 + 192 });
   const gen = generator();
   try {
     const ports = await gen.open(n);
     const targets = [];
     let midPt = -1;
+    let remoteFmtp = {};
     for (const [i, [aPort, bPort]] of ports.entries()) {
       const callId = `bench-${mid}-${i}`;
       const offer = await eng.ng.request('offer', {
         'call-id': callId, 'from-tag': 'a', sdp: sdp(aPort, [0], ['a=rtpmap:0 PCMU/8000']),
-        codec: { transcode: [SDP_NAME[mid]] }, flags: ['trust-address'],
+        codec: { transcode: [codecString] }, flags: ['trust-address'],
       });
       // the offer towards B: PCMU plus the transcoded codec; B accepts only the transcoded one
       const m = /m=audio (\d+) RTP\/AVP ([\d ]+)/.exec(offer.sdp);
@@ -295,6 +336,9 @@ async function loadRtpengine(mid, n) {
       const hit = maps.find((x) => x[2].toLowerCase() === SDP_NAME[mid].toLowerCase());
       if (!m || !hit) throw new Error(`rtpengine offer lacks ${mid}: ${offer.sdp}`);
       midPt = Number(hit[1]);
+      // the remote honours the fmtp rtpengine's offer carries for that codec (none unless configured)
+      const fm = new RegExp(`a=fmtp:${midPt} ([^\\r\\n]*)`).exec(offer.sdp);
+      remoteFmtp = fm ? parseFmtp(fm[1]) : {};
       const answer = await eng.ng.request('answer', {
         'call-id': callId, 'from-tag': 'a', 'to-tag': 'b', sdp: sdp(bPort, [midPt], [`a=rtpmap:${midPt} ${hit[2]}/${hit[3]}${hit[4] ? '/' + hit[4] : ''}`]),
         flags: ['trust-address'],
@@ -303,7 +347,8 @@ async function loadRtpengine(mid, n) {
       if (!ma || ma[2].trim().split(' ')[0] !== '0') throw new Error(`rtpengine answer towards A is not PCMU: ${answer.sdp}`);
       targets.push([Number(ma[1]), Number(m[1])]);
     }
-    const p = payloads(mid, {});
+    const p = payloads(mid, remoteFmtp);
+    log(`rtpengine ${mid}: offer fmtp ${JSON.stringify(remoteFmtp)}`);
     const r = await measure(gen, {
       targets, seconds: LOAD_SECONDS, warmTicks: WARM_TICKS,
       a: { pt: 0, ticks: 160, payloads: p.a },
@@ -320,6 +365,12 @@ const loadMids = arg('pairs') ? arg('pairs').split(',') : quick ? ['opus', 'G722
 const WARM_TICKS = quick ? 40 : 100;
 const ours = {};
 const peer = {};
+const peerDefault = {};
+// rtpengine told to advertise the same opus band limit as the PBX (its codec string's fmtp field)
+const peerCodec = (mid) => {
+  const lim = mid === 'opus' ? opusBandLimit('PCMU') : undefined;
+  return lim ? `opus/48000/2///${Object.entries(lim).map(([k, v]) => `${k}=${v}`).join(';')}` : SDP_NAME[mid];
+};
 const hasPeer = rtpengineBinary() !== null;
 if (!hasPeer) log('rtpengine not installed (Debian rtpengine-daemon): no peer figures');
 for (const mid of loadMids) {
@@ -330,7 +381,8 @@ for (const mid of loadMids) {
   ours[mid] = await loadOurs(mid, n);
   if (hasPeer && mid !== 'AMR' && mid !== 'AMR-WB') {
     try {
-      peer[mid] = await loadRtpengine(mid, n);
+      peer[mid] = await loadRtpengine(mid, n, peerCodec(mid));
+      if (peerCodec(mid) !== SDP_NAME[mid]) peerDefault[mid] = await loadRtpengine(mid, n);
     } catch (e) {
       log(`rtpengine ${mid}: ${e.message}`);
     }
@@ -350,11 +402,14 @@ const out = {
   peer: hasPeer ? `rtpengine ${rtpengineVersion()} (userspace)` : 'rtpengine absent',
   peer_calls_per_core: Object.fromEntries(Object.entries(peer).map(([k, v]) => [key(k), v.calls_per_core])),
   peer_loss: Object.fromEntries(Object.entries(peer).map(([k, v]) => [key(k), v.loss])),
+  // rtpengine without the band-limit fmtp (the remote then sends full-band opus), same run
+  peer_default_calls_per_core: Object.fromEntries(Object.entries(peerDefault).map(([k, v]) => [key(k), v.calls_per_core])),
+  peer_default_loss: Object.fromEntries(Object.entries(peerDefault).map(([k, v]) => [key(k), v.loss])),
   // a ratio only where both ran clean (≤ 1 % loss): a saturated or starved run's CPU figure means little
   ratio: Object.fromEntries(Object.keys(peer).filter((k) => ours[k]).map((k) => [key(k),
     ours[k].loss <= 0.01 && peer[k].loss <= 0.01 ? +(ours[k].calls_per_core / Math.max(1, peer[k].calls_per_core)).toFixed(2) : null])),
   targets: { 'PCMU<->opus': 300, 'PCMU<->G722': 1500 },
-  detail: { ours, peer },
+  detail: { ours, peer, peer_default: peerDefault },
 };
 console.log('BENCH ' + JSON.stringify(out));
 process.exit(0);

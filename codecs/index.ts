@@ -15,7 +15,7 @@ import { TranscodingPipeline, type PipelineOptions } from './pipeline.js';
 
 export { CodecError, silentLogger, type CodecErrorCode, type CodecLogger } from './errors.js';
 export type { CodecOptions, Decoder, Encoder } from './types.js';
-export { CODECS, PCM_RATES, findCodec, parseFmtp, type CodecInfo } from './registry.js';
+export { CODECS, PCM_RATES, findCodec, opusBandLimit, parseFmtp, type CodecInfo } from './registry.js';
 export { Resampler, monoToStereo, stereoToMono, type ResamplerOptions } from './resampler.js';
 export {
   TranscodingPipeline,

@@ -3,7 +3,9 @@
  *
  * fmtp honoured on the encoder: useinbandfec (OPUS_SET_INBAND_FEC + an expected loss of 10 %), usedtx
  * (OPUS_SET_DTX; the pipeline then does not send the ≤ 2-byte DTX frames), maxaveragebitrate (OPUS_SET_BITRATE,
- * clamped to 6000..510000), stereo/sprop-stereo only inform the channel count chosen by the caller. Local option
+ * clamped to 6000..510000), maxplaybackrate (OPUS_SET_MAX_BANDWIDTH when it is below the PCM rate's band, and
+ * then, without maxaveragebitrate, the bit rate libopus picks for PCM at that band's rate),
+ * stereo/sprop-stereo only inform the channel count chosen by the caller. Local option
  * `complexity` (0..10; default OPUS_DEFAULT_COMPLEXITY = 5 for PCM up to 16 kHz, libopus's 10 above). The PCM may be 48, 24, 16, 12 or 8 kHz (`pcmRate`; the RTP clock stays 48000): libopus
  * resamples internally, so PCMU ↔ opus needs no resampler of ours. Decoding a lost packet (`decode(null)`) runs
  * libopus PLC.
@@ -51,7 +53,32 @@ const OPUS_SET_INBAND_FEC = 4012;
 const OPUS_SET_PACKET_LOSS_PERC = 4014;
 const OPUS_SET_DTX = 4016;
 const OPUS_SET_COMPLEXITY = 4010;
+const OPUS_SET_MAX_BANDWIDTH = 4004;
 const OPUS_APPLICATION_VOIP = 2048;
+// OPUS_BANDWIDTH_* (opus_defines.h): the audio bandwidth a packet codes, by the sample rate that carries it
+const OPUS_BANDWIDTH_NARROWBAND = 1101; // 4 kHz audio, 8 kHz rate
+const OPUS_BANDWIDTH_MEDIUMBAND = 1102; // 6 kHz, 12 kHz
+const OPUS_BANDWIDTH_WIDEBAND = 1103; // 8 kHz, 16 kHz
+const OPUS_BANDWIDTH_SUPERWIDEBAND = 1104; // 12 kHz, 24 kHz
+const OPUS_BANDWIDTH_FULLBAND = 1105; // 20 kHz, 48 kHz
+/** Sample rate of each OPUS_BANDWIDTH_* (index: value − OPUS_BANDWIDTH_NARROWBAND). */
+const BAND_RATE = [8000, 12000, 16000, 24000, 48000];
+
+/**
+ * RFC 7587 §6.1 maxplaybackrate (the receiver's highest rendering rate, "any value between 8000 and 48000") → the
+ * OPUS_SET_MAX_BANDWIDTH value for it: the widest opus bandwidth whose sample rate does not exceed it. Values
+ * outside 8000..48000 are clamped; anything that is not a number gives undefined (the parameter is ignored, like
+ * any fmtp parameter a receiver does not understand: remote SDP must not fail a call).
+ */
+export function opusMaxBandwidth(maxplaybackrate: unknown): number | undefined {
+  const r = typeof maxplaybackrate === 'number' ? maxplaybackrate : typeof maxplaybackrate === 'string' && /^\s*\d+\s*$/.test(maxplaybackrate) ? Number(maxplaybackrate) : NaN;
+  if (!Number.isFinite(r)) return undefined;
+  if (r < 12000) return OPUS_BANDWIDTH_NARROWBAND;
+  if (r < 16000) return OPUS_BANDWIDTH_MEDIUMBAND;
+  if (r < 24000) return OPUS_BANDWIDTH_WIDEBAND;
+  if (r < 48000) return OPUS_BANDWIDTH_SUPERWIDEBAND;
+  return OPUS_BANDWIDTH_FULLBAND;
+}
 
 /**
  * Encoder complexity used for PCM at 8, 12 or 16 kHz unless the `complexity` option says otherwise (libopus's own
@@ -89,6 +116,8 @@ export class OpusEncoderImpl implements Encoder {
   readonly bitrate: number | undefined;
   /** OPUS_SET_COMPLEXITY: the `complexity` option, else OPUS_DEFAULT_COMPLEXITY up to 16 kHz PCM, 10 above. */
   readonly complexity: number;
+  /** OPUS_SET_MAX_BANDWIDTH set from the receiver's `maxplaybackrate` (OPUS_BANDWIDTH_*), undefined: not set. */
+  readonly maxBandwidth: number | undefined;
 
   /** `sampleRate`: rate of the PCM taken (48000, or 24/16/12/8 kHz: libopus codes it at that bandwidth). */
   constructor(readonly channels: number, readonly frameSamples: number, fmtp: Record<string, unknown>, readonly sampleRate = 48000) {
@@ -116,6 +145,23 @@ export class OpusEncoderImpl implements Encoder {
         throw new CodecError('DPBX_ERR_CODEC_BAD_OPTION', `opus: maxaveragebitrate=${String(fmtp.maxaveragebitrate)}`);
       this.bitrate = Math.min(510000, Math.max(6000, Math.round(b)));
       this.native.applyEncoderCTL(OPUS_SET_BITRATE, this.bitrate);
+    }
+    // RFC 7587 §6.1 maxplaybackrate: "an encoder SHOULD NOT encode frequencies above the audio bandwidth
+    // specified by maxplaybackrate" (a hint of the receiver's highest rendering rate).
+    // Only set when it narrows what the PCM rate allows (libopus already never codes above the input's band).
+    const bw = opusMaxBandwidth(fmtp.maxplaybackrate);
+    if (bw !== undefined && bw < (opusMaxBandwidth(sampleRate) ?? OPUS_BANDWIDTH_FULLBAND)) {
+      this.maxBandwidth = bw;
+      this.native.applyEncoderCTL(OPUS_SET_MAX_BANDWIDTH, bw);
+      if (this.bitrate === undefined) {
+        // libopus's automatic bit rate follows the PCM rate (60·Fs/frame_size + Fs·channels, opus_encoder.c),
+        // ~51 kbit/s at 48 kHz, and would then be spent on the narrow band (46 kbit/s narrow-band SILK measured:
+        // 5× the packet size, 3× the decoding CPU of the far end). Use what it picks for PCM at the band's rate:
+        // 11 kbit/s narrow band, 19 kbit/s wide band (20 ms, mono) — what our own 8/16 kHz encoders send.
+        const bandRate = BAND_RATE[bw - OPUS_BANDWIDTH_NARROWBAND]!;
+        this.bitrate = Math.round(60000 / ((frameSamples * 1000) / sampleRate) + bandRate * channels);
+        this.native.applyEncoderCTL(OPUS_SET_BITRATE, this.bitrate);
+      }
     }
   }
 

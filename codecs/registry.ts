@@ -96,3 +96,19 @@ export function parseFmtp(fmtp: string): Record<string, string> {
   }
   return out;
 }
+
+/**
+ * fmtp parameters for an opus leg that is transcoded to or from a leg of codec `other` (RFC 7587 §6.1):
+ * `maxplaybackrate` and `sprop-maxcapturerate` at `other`'s PCM rate (8000 for PCMU/PCMA/GSM/AMR, 16000 for
+ * G722/AMR-WB). Audio above that band is thrown away by the transcoding anyway, so the far end should neither code
+ * it nor expect it: a remote encoder that honours maxplaybackrate sends narrow-band SILK, which costs a fraction
+ * of a full-band packet to decode, and it knows our audio will not be wider. undefined when `other` is opus
+ * (pass-through), unknown, or full-band.
+ */
+export function opusBandLimit(other: string): Record<string, string> | undefined {
+  const info = findCodec(other);
+  if (!info || info.name === 'opus' || info.sampleRate >= 48000) return undefined;
+  // G.722's registry PCM rate is its real 16 kHz (the SDP clock says 8000, RFC 3551 §4.5.2)
+  const rate = String(info.sampleRate);
+  return { maxplaybackrate: rate, 'sprop-maxcapturerate': rate };
+}

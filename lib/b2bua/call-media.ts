@@ -4,17 +4,23 @@
  * Each leg is negotiated on its own (the B2BUA owns both SDP sessions):
  *   - the caller's offer is answered with the first codec of the caller's allowed list it offers (our order wins);
  *   - a callee is offered its own allowed codecs, the caller's chosen codec first so that pass-through is likely;
- *   - when the two legs end up with different codecs the relay transcodes (codecs/relay-transcoder plugin).
+ *   - when the two legs end up with different codecs the relay transcodes (codecs/relay-transcoder plugin);
+ *   - an opus leg that can only be transcoded to a narrow/wide-band codec is told so in its fmtp (RFC 7587 §6.1
+ *     maxplaybackrate / sprop-maxcapturerate at that codec's rate, see `opusBandLimit`): in a callee's offer when
+ *     the caller's codec is not opus (opus is then chosen only if transcoded), in our answers to re-offers on a
+ *     leg bridged to a non-opus leg and in our offer in a 2xx (offerInResponse) when the other leg is not opus. The caller's first answer cannot say it: it goes out (183) before any
+ *     callee is dialled, and a leg bridged opus ↔ opus never gets it.
  * Bad SDP throws SdpError (the SIP binding maps it to 488).
  *
  * An INVITE without SDP (a late-offer caller, or a re-INVITE asking for our offer) gets our offer in the 2xx
  * (offerInResponse) and its answer comes in the ACK (answerFromAck); until then the leg has no remote and the
  * relay sends nothing to it.
  */
-import { findCodec, listCodecs } from '../../codecs/index.js';
+import { findCodec, listCodecs, opusBandLimit } from '../../codecs/index.js';
 import type { MediaSessionHandle, CodecSpec, LegOptions } from '../../media/relay/index.js';
 import {
   answerOffer,
+  mergeFmtp,
   parseSdp,
   processAnswer,
   serializeSdp,
@@ -49,6 +55,18 @@ export function codecPreferences(names: readonly string[]): SdpCodecPreference[]
     });
   }
   return out;
+}
+
+/**
+ * `prefs` with the opus entries narrowed for a leg transcoded to/from codec `other` (RFC 7587 §6.1), in our offer
+ * (`fmtp`) and in our answer (`answerFmtp`, merged into the echoed offer fmtp). Unchanged when `other` is
+ * undefined, opus or full-band.
+ */
+export function withOpusBandLimit(prefs: SdpCodecPreference[], other: string | undefined): SdpCodecPreference[] {
+  const limit = other !== undefined ? opusBandLimit(other) : undefined;
+  if (!limit) return prefs;
+  const extra = Object.entries(limit).map(([k, v]) => `${k}=${v}`).join(';');
+  return prefs.map((p) => (p.name.toLowerCase() === 'opus' ? { ...p, fmtp: mergeFmtp(p.fmtp, extra), answerFmtp: extra } : p));
 }
 
 /** Relay leg codecs from a negotiated stream: the audio codec, then telephone-event when agreed. */
@@ -99,6 +117,10 @@ interface LegState {
   answerInAck?: boolean;
   /** A caller that sent no SDP (prepareLeg): no media towards it before the ACK. */
   late?: boolean;
+  /** The leg this one is bridged to (bridge()), whose codec decides the opus band limit of our SDP. */
+  peer?: string;
+  /** Before a bridge: the codec of the leg this one was offered against (createOffer's `first`). */
+  offeredAgainst?: string;
 }
 
 export interface CallMediaOptions {
@@ -123,7 +145,7 @@ export class CallMedia implements MediaControl {
    */
   async answerOffer(leg: LegRef, offerText: string, allowed: readonly string[]): Promise<string> {
     const offer = parseSdp(offerText);
-    const prefs = codecPreferences(allowed);
+    const prefs = withOpusBandLimit(codecPreferences(allowed), this.otherCodec(leg.id));
     if (prefs.length === 0) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no usable codec is allowed for this leg');
     const fresh = !this.legs.has(leg.id);
     if (fresh) {
@@ -144,9 +166,13 @@ export class CallMedia implements MediaControl {
 
   /** A callee leg: adds it and returns our offer. `first` (e.g. the caller's codec) is moved to the front. */
   async createOffer(leg: LegRef, allowed: readonly string[], first?: string): Promise<string> {
-    const prefs = codecPreferences(first ? moveFirst(allowed, first) : allowed);
+    // `first` is the codec of the leg this one will be bridged to: when it is not opus, an opus answer from the
+    // callee means a transcoded leg, so the opus entry carries the band limit (an opus caller gets none: opus is
+    // then first and pass-through).
+    const prefs = withOpusBandLimit(codecPreferences(first ? moveFirst(allowed, first) : allowed), first);
     if (prefs.length === 0) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no usable codec is allowed for this leg');
     const state = await this.ensureLeg(leg.id);
+    if (first !== undefined) state.offeredAgainst = first;
     state.offer = state.sdp.createOffer({ port: state.port, codecs: prefs, rtcpMux: true });
     state.local = serializeSdp(state.offer);
     return state.local;
@@ -171,8 +197,11 @@ export class CallMedia implements MediaControl {
     const state = this.legs.get(leg.id);
     if (!state || this.closed) return undefined;
     let current = state.audio?.codec.name;
-    if (!current) for (const [id, other] of this.legs) if (id !== leg.id && other.audio) current = other.audio.codec.name;
-    const prefs = codecPreferences(current ? moveFirst(allowed, current) : allowed);
+    let otherLeg: string | undefined;
+    for (const [id, other] of this.legs) if (id !== leg.id && other.audio) otherLeg = other.audio.codec.name;
+    current ??= otherLeg;
+    // the band limit follows the codec of the leg this one is (or will be) bridged to, as in createOffer
+    const prefs = withOpusBandLimit(codecPreferences(current ? moveFirst(allowed, current) : allowed), this.otherCodec(leg.id) ?? otherLeg);
     if (prefs.length === 0) return undefined;
     state.offer = state.sdp.createOffer({ port: state.port, codecs: prefs, rtcpMux: true });
     state.local = serializeSdp(state.offer);
@@ -228,6 +257,14 @@ export class CallMedia implements MediaControl {
     });
     state.local = serializeSdp(state.sdp.describe(media));
     return state.local;
+  }
+
+  /** The codec of the leg `id` is (or will be) bridged to, when known. */
+  private otherCodec(id: string): string | undefined {
+    const state = this.legs.get(id);
+    if (!state) return undefined;
+    if (state.peer !== undefined) return this.legs.get(state.peer)?.audio?.codec.name;
+    return state.offeredAgainst;
   }
 
   /** The leg's state; a new leg is added to the relay with `initial` (default: PCMU until its SDP is known). */
@@ -320,9 +357,19 @@ export class CallMedia implements MediaControl {
   async bridge(a: LegRef, b: LegRef): Promise<void> {
     // Both directions at once: one worker message (the relay batches a turn's requests), not two round trips.
     await Promise.all([this.session.link(a.id, b.id), this.session.link(b.id, a.id)]);
+    const sa = this.legs.get(a.id);
+    const sb = this.legs.get(b.id);
+    if (sa) sa.peer = b.id;
+    if (sb) sb.peer = a.id;
   }
 
   unbridge(leg: LegRef): void {
+    const state = this.legs.get(leg.id);
+    if (state?.peer !== undefined) {
+      const p = this.legs.get(state.peer);
+      if (p?.peer === leg.id) delete p.peer;
+      delete state.peer;
+    }
     for (const other of this.legs.keys()) {
       if (other === leg.id) continue;
       this.session.unlink(leg.id, other).catch(() => {});

@@ -31,7 +31,7 @@ export {
   mediaCryptos,
 } from './attributes.js';
 export type { SdpCodec, SdpDirection, SdpRtpmap, SdpRtcpAttribute, SdpCrypto, SdpCryptoKeyParam } from './attributes.js';
-export { answerDirection, answerOffer, offerCodecs, buildOfferMedia, processAnswer } from './offer-answer.js';
+export { answerDirection, answerOffer, offerCodecs, buildOfferMedia, mergeFmtp, processAnswer } from './offer-answer.js';
 export type {
   SdpCodecPreference,
   SdpSrtpOptions,

@@ -33,6 +33,11 @@ export interface SdpCodecPreference {
   channels?: number;
   /** fmtp we put in our offers (answers echo the offer's fmtp). */
   fmtp?: string;
+  /**
+   * fmtp parameters written into our ANSWER when this codec is chosen: each replaces the offer's parameter of the
+   * same name (case-insensitive), the others of the offer are echoed as before ("maxplaybackrate=8000;...").
+   */
+  answerFmtp?: string;
   /** Payload type to use in our offers (default: the static one, else allocated from 96). */
   payloadType?: number;
 }
@@ -137,6 +142,21 @@ function sameCodec(a: { name: string; clockRate: number; channels?: number }, b:
 function isAuxiliary(c: SdpCodec): boolean {
   const n = c.name.toLowerCase();
   return n === 'telephone-event' || n === 'cn' || n === 'red' || n === 'ulpfec';
+}
+
+/**
+ * `base` fmtp ("a=1;b=2") with the parameters of `extra` replacing those of the same name (case-insensitive) in
+ * place, new ones appended; `base` undefined → `extra`.
+ */
+export function mergeFmtp(base: string | undefined, extra: string): string {
+  const parts = (base ?? '').split(';').map((x) => x.trim()).filter((x) => x !== '');
+  const keyOf = (kv: string) => kv.split('=')[0]!.trim().toLowerCase();
+  for (const kv of extra.split(';').map((x) => x.trim()).filter((x) => x !== '')) {
+    const i = parts.findIndex((p) => keyOf(p) === keyOf(kv));
+    if (i >= 0) parts[i] = kv;
+    else parts.push(kv);
+  }
+  return parts.join(';');
 }
 
 const RTP_PROFILES = new Set(['RTP/AVP', 'RTP/AVPF', 'RTP/SAVP', 'RTP/SAVPF']);
@@ -248,7 +268,9 @@ export function answerOffer(
     for (const c of chosen) {
       formats.push(String(c.payloadType));
       attrs.push(rtpmapLine(c));
-      if (c.fmtp !== undefined) attrs.push({ name: 'fmtp', value: `${c.payloadType} ${c.fmtp}` });
+      const extra = opts.codecs.find((p) => p.answerFmtp !== undefined && sameCodec(p, c))?.answerFmtp;
+      const fmtp = extra !== undefined ? mergeFmtp(c.fmtp, extra) : c.fmtp;
+      if (fmtp !== undefined) attrs.push({ name: 'fmtp', value: `${c.payloadType} ${fmtp}` });
     }
     if (te) {
       formats.push(String(te.payloadType));

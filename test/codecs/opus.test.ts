@@ -1,5 +1,6 @@
 import t from 'tap';
-import { createDecoder, createEncoder, opusStatus } from '../../codecs/index.js';
+import { createDecoder, createEncoder, opusBandLimit, opusStatus } from '../../codecs/index.js';
+import { opusMaxBandwidth } from '../../codecs/opus.js';
 import { skipUnless } from '../helpers/env.js';
 import { concat, estimateFreq, monoOf, rms, snrDb, tone } from './audio.js';
 
@@ -106,4 +107,70 @@ t.test('PLC conceals one frame per loss and continues across consecutive losses 
     const after = dec.decode(enc.encode(x.subarray(0, n)));
     t.equal(after.length, n, 'decoding resumes after the losses');
   }
+});
+
+/** Audio bandwidth a packet's TOC byte announces (RFC 6716 §3.1 Table 2): 'NB' | 'MB' | 'WB' | 'SWB' | 'FB'. */
+function tocBandwidth(toc: number): string {
+  const c = toc >> 3;
+  if (c < 12) return ['NB', 'MB', 'WB'][c >> 2]!;
+  if (c < 16) return c < 14 ? 'SWB' : 'FB';
+  return ['NB', 'WB', 'SWB', 'FB'][(c - 16) >> 2]!;
+}
+
+t.test('maxplaybackrate (RFC 7587 §6.1): the encoder codes no wider than the receiver renders', { skip }, async (t) => {
+  // a 48 kHz source with content up to 10 kHz (1 kHz + 7 kHz): unlimited, libopus codes it wider than wide band
+  const x = new Int16Array(48000);
+  for (let i = 0; i < x.length; i++) x[i] = Math.round(6000 * Math.sin((2 * Math.PI * 1000 * i) / 48000) + 3000 * Math.sin((2 * Math.PI * 7000 * i) / 48000));
+  const bands = (fmtp: Record<string, unknown>) => {
+    const enc = createEncoder('opus', { complexity: 10, ...fmtp });
+    const seen = new Set<string>();
+    for (let i = 0; i + 960 <= x.length; i += 960) seen.add(tocBandwidth(enc.encode(x.subarray(i, i + 960))[0]!));
+    return [...seen].sort();
+  };
+  t.notSame(bands({}), ['NB'], 'without it: not narrow band');
+  t.same(bands({ maxplaybackrate: '8000' }), ['NB'], 'maxplaybackrate=8000: narrow band only');
+  t.ok(bands({ maxplaybackrate: 16000 }).every((b) => b === 'NB' || b === 'MB' || b === 'WB'), 'maxplaybackrate=16000: at most wide band');
+  t.equal((createEncoder('opus', { maxplaybackrate: '8000' }) as unknown as { maxBandwidth?: number }).maxBandwidth, 1101);
+  t.equal((createEncoder('opus', { maxplaybackrate: '48000' }) as unknown as { maxBandwidth?: number }).maxBandwidth, undefined, 'full band: nothing to limit');
+  t.equal((createEncoder('opus', { maxplaybackrate: '8000', pcmRate: 8000 }) as unknown as { maxBandwidth?: number }).maxBandwidth, undefined,
+    '8 kHz PCM is narrow band already');
+  // the bit rate follows the band (libopus's automatic rate for PCM at 8 / 16 kHz), unless maxaveragebitrate says
+  type Rated = { bitrate?: number };
+  t.equal((createEncoder('opus', { maxplaybackrate: '8000' }) as unknown as Rated).bitrate, 11000, 'narrow band: 11 kbit/s');
+  t.equal((createEncoder('opus', { maxplaybackrate: '16000' }) as unknown as Rated).bitrate, 19000, 'wide band: 19 kbit/s');
+  t.equal((createEncoder('opus', { maxplaybackrate: '8000', maxaveragebitrate: 20000 }) as unknown as Rated).bitrate, 20000, 'maxaveragebitrate wins');
+  t.equal((createEncoder('opus', {}) as unknown as Rated).bitrate, undefined, 'no limit: libopus chooses');
+  {
+    const nb = createEncoder('opus', { maxplaybackrate: '8000' });
+    let bytes = 0;
+    for (let i = 0; i + 960 <= x.length; i += 960) bytes += nb.encode(x.subarray(i, i + 960)).length;
+    t.ok(bytes / 50 < 40, `narrow-band packets average ${(bytes / 50).toFixed(1)} B < 40 (≈ 11 kbit/s)`);
+  }
+  // remote SDP: garbage is ignored (no error, no limit), out-of-range numbers are clamped to 8000..48000
+  t.equal((createEncoder('opus', { maxplaybackrate: 'lots' }) as unknown as { maxBandwidth?: number }).maxBandwidth, undefined);
+  t.equal(opusMaxBandwidth('4000'), 1101);
+  t.equal(opusMaxBandwidth(12000), 1102);
+  t.equal(opusMaxBandwidth('24000'), 1104);
+  t.equal(opusMaxBandwidth(96000), 1105);
+  t.equal(opusMaxBandwidth('-1'), undefined);
+  t.equal(opusMaxBandwidth(''), undefined);
+  // and a 1 kHz tone still arrives at 1 kHz, decoded at 8 kHz
+  const enc = createEncoder('opus', { maxplaybackrate: '8000' });
+  const dec = createDecoder('opus', { pcmRate: 8000 });
+  const y = tone(1000, 48000, 48000, 10000);
+  const parts: Int16Array[] = [];
+  for (let i = 0; i + 960 <= y.length; i += 960) parts.push(dec.decode(enc.encode(y.subarray(i, i + 960))).slice());
+  const out = concat(parts).subarray(1600);
+  t.ok(Math.abs(estimateFreq(out, 8000) - 1000) < 10, `1000 ± 10 Hz (${estimateFreq(out, 8000).toFixed(1)})`);
+  t.ok(snrDb(out, 1000, 8000) > 15, `SNR ${snrDb(out, 1000, 8000).toFixed(1)} dB > 15`);
+});
+
+t.test('opusBandLimit: the fmtp of an opus leg transcoded to/from another codec', async (t) => {
+  t.same(opusBandLimit('PCMU'), { maxplaybackrate: '8000', 'sprop-maxcapturerate': '8000' });
+  t.same(opusBandLimit('pcma'), { maxplaybackrate: '8000', 'sprop-maxcapturerate': '8000' });
+  t.same(opusBandLimit('G722'), { maxplaybackrate: '16000', 'sprop-maxcapturerate': '16000' }, 'G.722: its real 16 kHz');
+  t.same(opusBandLimit('AMR-WB'), { maxplaybackrate: '16000', 'sprop-maxcapturerate': '16000' });
+  t.same(opusBandLimit('GSM'), { maxplaybackrate: '8000', 'sprop-maxcapturerate': '8000' });
+  t.equal(opusBandLimit('opus'), undefined, 'opus ↔ opus: pass-through, no limit');
+  t.equal(opusBandLimit('G729'), undefined, 'unknown codec');
 });

@@ -11,6 +11,7 @@ import {
   offerCodecs,
   mediaCodecs,
   mediaCryptos,
+  mergeFmtp,
   SdpLocalSession,
 } from '../../../media/sdp/index.js';
 import type { SdpAnswerOptions, SdpDirection } from '../../../media/sdp/index.js';
@@ -52,6 +53,18 @@ t.test('dynamic payload types follow the offer; opus matches on rate and channel
     code: 'DPBX_ERR_SDP_NO_COMMON_CODEC',
     status: 488,
   });
+});
+
+t.test('answerFmtp: our parameters replace the echoed ones of the same name, the negotiated codec keeps the offer’s', async (t) => {
+  const codecs = [{ name: 'opus', clockRate: 48000, channels: 2, answerFmtp: 'maxplaybackrate=8000;sprop-maxcapturerate=8000' }];
+  const { media, audio } = answerOffer(offer('linphone-offer.sdp'), { ...base, codecs });
+  t.ok(media[0]!.attributes.some((a) => a.name === 'fmtp' && a.value === '96 useinbandfec=1;maxplaybackrate=8000;sprop-maxcapturerate=8000'), 'answer fmtp');
+  t.equal(audio?.codec.fmtp, 'useinbandfec=1', "negotiated fmtp = the offerer's (what its receiver wants)");
+  t.equal(mergeFmtp('a=1; MaxPlaybackRate=48000;b', 'maxplaybackrate=8000;c=3'), 'a=1;maxplaybackrate=8000;b;c=3', 'in place, case-insensitive');
+  t.equal(mergeFmtp(undefined, 'x=1'), 'x=1');
+  const plain = answerOffer(offer('linphone-offer.sdp'), { ...base, codecs: [{ name: 'opus', clockRate: 48000, channels: 2 }, { name: 'PCMU', clockRate: 8000, answerFmtp: 'x=1' }] });
+  t.equal(plain.audio?.codec.name, 'opus');
+  t.notOk(plain.media[0]!.attributes.some((a) => a.name === 'fmtp' && /x=1/.test(a.value ?? '')), "another codec's answerFmtp is not applied");
 });
 
 t.test('G722 given with its real 16 kHz rate still matches the SDP 8000 quirk', async (t) => {
