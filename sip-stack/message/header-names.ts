@@ -193,6 +193,40 @@ export function lookupHeaderId(buf: Uint8Array, start: number, end: number): num
   }
 }
 
+/**
+ * The parser's header-name automaton: one pass over the bytes of a header line both finds where the name (a token)
+ * ends and which known name it spells (any case, compact forms), so the scan reads each name byte once with one
+ * table load instead of a token-class pass followed by lookupHeaderId(). States are the prefixes of the lowercase
+ * spellings (a trie; state 0 is the empty prefix) plus NAME_OTHER, a token that is no known spelling's prefix.
+ * `NAME_DFA[state << 8 | byte]` is the next state, or -1 when the byte is not a token character (the name ends
+ * there); `NAME_ACCEPT[state]` is the id of the name spelled so far, or -1. Same answers as the token scan plus
+ * lookupHeaderId() (wire.test compares them).
+ */
+const NAME_OTHER = 1;
+const NAME_STATES: Map<string, number> = new Map([['', 0]]);
+for (const lower of spellings) {
+  for (let i = 1; i <= lower.length; i++) {
+    const prefix = lower.slice(0, i);
+    if (!NAME_STATES.has(prefix)) NAME_STATES.set(prefix, NAME_STATES.size + 1); // 1 is NAME_OTHER
+  }
+}
+export const NAME_DFA = new Int16Array((NAME_STATES.size + 1) << 8).fill(-1);
+export const NAME_ACCEPT = new Int16Array(NAME_STATES.size + 1).fill(-1);
+{
+  // RFC 3261 token characters (alphanum and -.!%*_+`'~).
+  const isToken = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
+    "-.!%*_+`'~".includes(String.fromCharCode(c));
+  for (let c = 0; c < 128; c++) if (isToken(c)) NAME_DFA[(NAME_OTHER << 8) | c] = NAME_OTHER;
+  for (const [prefix, state] of NAME_STATES) {
+    for (let c = 0; c < 128; c++) {
+      if (!isToken(c)) continue;
+      NAME_DFA[(state << 8) | c] = NAME_STATES.get(prefix + String.fromCharCode(LOWER[c]!)) ?? NAME_OTHER;
+    }
+    const known = BY_KEY.get(prefix);
+    if (known !== undefined) NAME_ACCEPT[state] = known.id;
+  }
+}
+
 /** Lowercase lookup key of a header name given by a caller ('CALL-ID', 'i' → 'call-id'). */
 export function headerKey(name: string): string {
   const hit = BY_SPELLING.get(name);

@@ -119,7 +119,10 @@ export abstract class SipMessage {
   protected declare _dup: number;
   /** Wire mode: unfolded values of folded header lines (value start -1 - k refers to entry k). */
   protected declare _unfolded: string[] | undefined;
-  /** Wire mode: the header section decoded as latin1 when it is pure ASCII (else values are decoded as UTF-8). */
+  /**
+   * Wire mode: the header section decoded as latin1 (undefined: values are decoded as UTF-8). The parser moves every
+   * header value holding a byte >= 0x80 to _unfolded (decoded as UTF-8), so the ranges read from here are ASCII.
+   */
   protected declare _text: string | undefined;
   protected declare _textStart: number;
   protected declare _textEnd: number;
@@ -180,9 +183,9 @@ export abstract class SipMessage {
 
   /**
    * Parser entry: switch a message built with WIRE_HEADERS to wire mode over `buf`. `off` holds WIRE_STRIDE
-   * integers per header line; [textStart, textEnd) is the header section, `text` its latin1 decoding when it is
-   * pure ASCII (undefined: values are decoded one by one as UTF-8); the body is [bodyStart, bodyEnd);
-   * rawEnd is -1 when the bytes may not be reused as the serialization.
+   * integers per header line; [textStart, textEnd) is the header section, `text` its latin1 decoding, ASCII over
+   * every value range left in `off` (undefined: values are decoded one by one as UTF-8); the body is
+   * [bodyStart, bodyEnd); rawEnd is -1 when the bytes may not be reused as the serialization.
    * @internal
    */
   attachWire(buf: Buffer, off: number[], mask: number, dup: number, unfolded: string[] | undefined, text: string | undefined,
@@ -277,7 +280,8 @@ export abstract class SipMessage {
 
   /**
    * Whether the value of header line i can be read by the byte fast paths ("wire fast paths" in scan.ts): wire
-   * mode, a pure ASCII header section and a line that was not unfolded. Sets WIRE_A/WIRE_B to its byte range.
+   * mode, the header text present and a line that was not unfolded (nor decoded as UTF-8 by the parser, see _text).
+   * Sets WIRE_A/WIRE_B to its byte range.
    */
   protected wire(i: number): boolean {
     const off = this._off;

@@ -180,7 +180,10 @@ export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: s
   if (i < n && b[i] === 0x22) {
     const end = scanQuotedWire(b, i, n);
     if (end < 0) return undefined;
-    displayName = unquote(t.slice(i - base, end - base));
+    // unquote(): the text between the quotes, unescaped when it holds a backslash.
+    let esc = i + 1;
+    while (esc < end - 1 && b[esc] !== 0x5c) esc++;
+    displayName = esc < end - 1 ? unquote(t.slice(i - base, end - base)) : t.slice(i + 1 - base, end - 1 - base);
     i = skipWsWire(b, end, n);
     if (i >= n || b[i] !== 0x3c) return undefined;
     lt = i;

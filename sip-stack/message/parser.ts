@@ -1,5 +1,5 @@
 // Datagram parser: one SIP message from one Buffer (RFC 3261 §7, §18.3). One forward scan over the bytes finds
-// the start line, every header line (name range, value range, the id of a known name from one hash table) and
+// the start line, every header line (name range, value range, the id of a known name from the name automaton) and
 // the empty line; nothing is decoded and no object is made per header. The message keeps those offsets (wire
 // mode, see message.ts): a value is decoded when read, typed values are parsed when asked for and cached. At
 // parse time only what every stack layer needs is checked: Content-Length (framing), the top Via, From, To,
@@ -8,8 +8,8 @@
 import { isAscii } from 'node:buffer';
 import { SipParseError, type SipErrorResponder, parseFail, badHeader } from './errors.js';
 import { type SipLimits, resolveLimits, DEFAULT_LIMITS } from './limits.js';
-import { lookupHeaderId, KNOWN_HEADERS, H } from './header-names.js';
-import { BYTE_CLASS, METHOD_NAMES, latin1At, utf8At } from './scan.js';
+import { NAME_DFA, NAME_ACCEPT, KNOWN_HEADERS, H } from './header-names.js';
+import { BYTE_CLASS, METHOD_NAMES, latin1At, utf8At, indexOfByte } from './scan.js';
 import { SipRequest, SipResponse, WIRE_HEADERS, WIRE_STRIDE, cseqMismatch, checkRequestUri } from './message.js';
 import { createResponse } from './builders.js';
 import { checkUriWire } from './uri.js';
@@ -255,7 +255,7 @@ function tooLarge(what: string): SipParseError {
 export function findHeaderEnd(buf: Buffer, from: number, to: number, out: { bodyStart: number }): number {
   let pos = from;
   while (pos < to) {
-    const lf = buf.indexOf(10, pos);
+    const lf = indexOfByte(buf, 10, pos);
     if (lf < 0 || lf >= to) return -1;
     const n1 = lf + 1 < to ? buf[lf + 1] : -1;
     if (n1 === 10) { out.bodyStart = lf + 2; return lf + 1; }
@@ -299,7 +299,7 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   }
 
   // Start line.
-  let eol = buf.indexOf(10, start);
+  let eol = indexOfByte(buf, 10, start);
   if (eol < 0) eol = len;
   let le = eol > start && buf[eol - 1] === 13 ? eol - 1 : eol;
   if (le - start > limits.maxHeaderLineBytes && le - start > limits.maxUriLength + 64) {
@@ -339,7 +339,7 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
     // The empty line: LF, or CR LF.
     if (c0 === 10) { headEnd = i; bodyStart = i + 1; break; }
     if (c0 === 13 && i + 1 < len && buf[i + 1] === 10) { headEnd = i; bodyStart = i + 2; break; }
-    eol = buf.indexOf(10, i);
+    eol = indexOfByte(buf, 10, i);
     if (eol < 0) eol = len;
     le = eol > i && buf[eol - 1] === 13 ? eol - 1 : eol;
     if (c0 === 0x20 || c0 === 0x09) {
@@ -364,9 +364,15 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
       if (cur.length > maxLine) return tooLarge(`header ${headerNameAt(buf, off, k)} longer than ${maxLine} bytes`);
     } else {
       if (le - i > maxLine) return tooLarge(`header line longer than ${maxLine} bytes`);
-      // The usual line: token characters (hashed on the way), optional SP/HT, ':'.
+      // The usual line: token characters (walked through the name automaton), optional SP/HT, ':'.
       let p = i;
-      while (p < le && BYTE_CLASS[buf[p]!] === 1) p++;
+      let state = 0;
+      while (p < le) {
+        const next = NAME_DFA[(state << 8) | buf[p]!]!;
+        if (next < 0) break;
+        state = next;
+        p++;
+      }
       let ne = p;
       while (p < le && (buf[p] === 0x20 || buf[p] === 0x09)) p++;
       let colon = p;
@@ -381,7 +387,7 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
         return parseFail('header name is not a token');
       }
       if (ne === i) return parseFail('empty header name');
-      const id = lookupHeaderId(buf, i, ne);
+      const id = NAME_ACCEPT[state]!;
       let vs = colon + 1;
       while (vs < le && (buf[vs] === 0x20 || buf[vs] === 0x09)) vs++;
       let ve = le;
@@ -431,14 +437,31 @@ function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: nu
     headEnd = len;
     bodyStart = len;
   }
-  // Pure ASCII header section: values are sliced from one latin1 decoding of it; else each is decoded as UTF-8.
-  let ascii = isAscii(buf);
-  if (!ascii) {
+  // The header section is decoded once as latin1; values are sliced from that text and the byte fast paths read
+  // the same bytes. In a datagram that is not pure ASCII (a UTF-8 reason phrase, display name or extension header),
+  // that still holds for its ASCII lines: the start line, when it has a byte >= 0x80, and each such header value
+  // are decoded as UTF-8 on their own (the value is kept in `unfolded`, like a folded line's, so it is read by the
+  // string parsers).
+  let startAscii = true;
+  if (!isAscii(buf)) {
     let hi = 0;
-    for (let p = start; p < headEnd; p++) hi |= buf[p]!;
-    ascii = (hi & 0x80) === 0;
+    const firstLine = off.length > 0 ? off[0]! : headEnd;
+    for (let p = start; p < firstLine; p++) hi |= buf[p]!;
+    startAscii = (hi & 0x80) === 0;
+    for (let k = 0; k < off.length; k += WIRE_STRIDE) {
+      const vs = off[k + 2]!;
+      if (vs < 0) continue;
+      const ve = off[k + 3]!;
+      hi = 0;
+      for (let p = vs; p < ve; p++) hi |= buf[p]!;
+      if ((hi & 0x80) !== 0) {
+        unfolded ??= [];
+        off[k + 2] = -1 - unfolded.length;
+        unfolded.push(utf8At(buf, vs, ve));
+      }
+    }
   }
-  const text = ascii ? latin1At(buf, start, headEnd) : undefined;
+  const text = latin1At(buf, start, headEnd);
 
   // Content-Length (RFC 3261 §18.3, §20.14).
   if (noEmptyLine) deferred ??= parseFail('no empty line after the header section');
@@ -482,7 +505,7 @@ function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: nu
   const rawEnd = clLines === 1 && cl === bodyEnd - bodyStart && deferred === undefined ? bodyEnd : -1;
 
   if (!request) {
-    const reason = reasonStart >= reasonEnd ? '' : text !== undefined ? text.slice(reasonStart - start, reasonEnd - start) : textAt(buf, reasonStart, reasonEnd);
+    const reason = reasonStart >= reasonEnd ? '' : startAscii ? text.slice(reasonStart - start, reasonEnd - start) : textAt(buf, reasonStart, reasonEnd);
     const res = new SipResponse(status, reason, WIRE_HEADERS);
     res.attachWire(buf, off, mask, dup, unfolded, text, start, headEnd, bodyStart, bodyEnd, start, rawEnd);
     if (deferred) return deferred;
@@ -497,7 +520,7 @@ function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: nu
     return res;
   }
 
-  const uri = uriText ?? (text !== undefined ? text.slice(uriStart - start, uriEnd - start) : textAt(buf, uriStart, uriEnd));
+  const uri = uriText ?? (startAscii ? text.slice(uriStart - start, uriEnd - start) : textAt(buf, uriStart, uriEnd));
   const req = new SipRequest(method, uri, WIRE_HEADERS);
   req.attachWire(buf, off, mask, dup, unfolded, text, start, headEnd, bodyStart, bodyEnd, start, rawEnd);
   // Readiness for an error response: RFC 3261 §8.2.6.2 copies Via, From, To, Call-ID and CSeq into it. A client
@@ -518,7 +541,7 @@ function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: nu
   void req.callId;
   if (cseq.method !== method) return cseqMismatch(method);
   // The Request-URI bytes, when the byte form accepts them (no URI headers), else the full check.
-  if (text !== undefined && uriText === undefined && checkUriWire(buf, uriStart, uriEnd) === 0) req.uriVerified();
+  if (startAscii && uriText === undefined && checkUriWire(buf, uriStart, uriEnd) === 0) req.uriVerified();
   else checkRequestUri(req);
   void req.maxForwards;
   if (hasLine(mask, H.ContentType)) void req.contentType;

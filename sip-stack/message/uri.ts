@@ -402,23 +402,27 @@ export function checkUriWire(b: Uint8Array, a: number, e: number): number {
   }
   if (i >= e || c !== 0x3a) return -1;
   const p = i + 1;
-  // One pass: every character a URI character (else BAIL), the first '@' and the first ':' after the scheme.
+  const sip = (i - a === 3 || i - a === 4) && (b[a]! | 0x20) === 0x73 && (b[a + 1]! | 0x20) === 0x69 && (b[a + 2]! | 0x20) === 0x70 &&
+    (i - a === 3 || (b[a + 3]! | 0x20) === 0x73);
+  if (!sip) {
+    // Every character a URI character.
+    for (let j = p; j < e; j++) if ((CLASS_WIRE[b[j]!]! & URI_CHAR) === 0) return -1;
+    if (i - a === 3 && (b[a]! | 0x20) === 0x74 && (b[a + 1]! | 0x20) === 0x65 && (b[a + 2]! | 0x20) === 0x6c) return -1;
+    return p < e ? 0 : -1;
+  }
+  // userinfo: the characters up to the first '@' (none: no userinfo, every character was checked), the first ':'
+  // before it ending the user. The characters after the '@' are checked by the host, port and parameter scans
+  // below: each stops at a character outside its class, and anything but a parameter or the end is a BAIL.
   let at = -1;
   let colon = -1;
   for (let j = p; j < e; j++) {
     const d = b[j]!;
     if ((CLASS_WIRE[d]! & URI_CHAR) === 0) return -1;
-    if (d === 0x40) { if (at < 0) at = j; } else if (d === 0x3a && colon < 0) colon = j;
-  }
-  const sip = (i - a === 3 || i - a === 4) && (b[a]! | 0x20) === 0x73 && (b[a + 1]! | 0x20) === 0x69 && (b[a + 2]! | 0x20) === 0x70 &&
-    (i - a === 3 || (b[a + 3]! | 0x20) === 0x73);
-  if (!sip) {
-    if (i - a === 3 && (b[a]! | 0x20) === 0x74 && (b[a + 1]! | 0x20) === 0x65 && (b[a + 2]! | 0x20) === 0x6c) return -1;
-    return p < e ? 0 : -1;
+    if (d === 0x40) { at = j; break; }
+    if (d === 0x3a && colon < 0) colon = j;
   }
   i = p;
   if (at >= 0) {
-    if (colon > at) colon = -1;
     if ((colon >= 0 ? colon : at) === p) return -1;
     i = at + 1;
   }
@@ -445,6 +449,7 @@ export function checkUriWire(b: Uint8Array, a: number, e: number): number {
     while (i < e) {
       const d = b[i]!;
       if (d === 0x3b || d === 0x3f) break;
+      if ((CLASS_WIRE[d]! & URI_CHAR) === 0) return -1;
       if (d === 0x3d && eq < 0) eq = i;
       i++;
     }

@@ -14,7 +14,8 @@ import {
   SipRequest,
   type SipMessageAny,
 } from '../../../sip-stack/message/index.js';
-import { lookupHeaderId, lookupHeaderName, KNOWN_HEADERS } from '../../../sip-stack/message/header-names.js';
+import { lookupHeaderId, lookupHeaderName, KNOWN_HEADERS, NAME_DFA, NAME_ACCEPT } from '../../../sip-stack/message/header-names.js';
+import { BYTE_CLASS } from '../../../sip-stack/message/scan.js';
 import { checkUri, checkUriWire, URI_HAS_HEADERS } from '../../../sip-stack/message/uri.js';
 import { parseViaAt, parseViaWire } from '../../../sip-stack/message/via.js';
 import { parseNameAddrAt, parseNameAddrWire } from '../../../sip-stack/message/name-addr.js';
@@ -156,6 +157,53 @@ t.test('header names are found from bytes: every known name, compact form and ca
   }
 });
 
+t.test('the name automaton ends names where the token scan does and finds the ids lookupHeaderId() finds', async (t) => {
+  /** The parser's walk: [end of the name, id]. */
+  const walk = (b: Uint8Array, a: number, e: number): [number, number] => {
+    let p = a;
+    let state = 0;
+    while (p < e) {
+      const next = NAME_DFA[(state << 8) | b[p]!]!;
+      if (next < 0) break;
+      state = next;
+      p++;
+    }
+    return [p, NAME_ACCEPT[state]!];
+  };
+  /** The reference: token characters, then the hash table. */
+  const reference = (b: Uint8Array, a: number, e: number): [number, number] => {
+    let p = a;
+    while (p < e && BYTE_CLASS[b[p]!] === 1) p++;
+    return [p, p > a ? lookupHeaderId(b, a, p) : -1];
+  };
+  const names: string[] = [];
+  for (const e of KNOWN_HEADERS) names.push(e.canonical, e.key, e.key.toUpperCase(), e.canonical + 'x', e.canonical.slice(0, -1));
+  names.push('v', 'V', 'i', 'I', 'l', 'Call\rID', 'Call_ID', 'X-Via', 'Via\x80', 'Via:', 'Via :', 'via\t:', '', ':', '\x80Via',
+    'Contact\xc3\xa9', 'Content-Lengt', 'Content-Lengths');
+  const r = rng(4475);
+  const alphabet = 'viaVIAcontentlengthCONTE-_.!%*+`~ :\t\r\x80\xff';
+  for (let n = 0; n < 20000; n++) {
+    let s = r() < 0.5 ? names[Math.floor(r() * names.length)]! : '';
+    const extra = Math.floor(r() * 4);
+    for (let k = 0; k < extra; k++) {
+      const at = Math.floor(r() * (s.length + 1));
+      s = s.slice(0, at) + alphabet[Math.floor(r() * alphabet.length)]! + s.slice(at + (r() < 0.3 ? 1 : 0));
+    }
+    names.push(s);
+  }
+  let mismatches = 0;
+  for (const s of names) {
+    const b = Buffer.from(s, 'latin1');
+    const got = walk(b, 0, b.length);
+    const want = reference(b, 0, b.length);
+    if (got[0] !== want[0] || got[1] !== want[1]) {
+      if (mismatches++ < 5) t.same(got, want, JSON.stringify(s));
+    }
+  }
+  t.equal(mismatches, 0, `${names.length} names, no difference`);
+  for (const e of KNOWN_HEADERS) t.equal(walk(Buffer.from(e.canonical + ': x'), 0, e.canonical.length + 3)[1], e.id, e.canonical);
+});
+
 t.test('values are read in place: compact names, folding, LWS around the colon, non-ASCII sections', async (t) => {
   const m = parseMessage(Buffer.from(
     'MESSAGE sip:bob@example.com SIP/2.0\r\n' +
@@ -175,6 +223,41 @@ t.test('values are read in place: compact names, folding, LWS around the colon, 
     'From: <sip:a@b>;tag=1\r\nTo: <sip:b@c>\r\nCall-ID: w-2\r\nCSeq: 1 MESSAGE\r\nContent-Length: 6\r\n\r\nh\u00e9llo', 'utf8'));
   t.equal(n.topVia!.branch, 'z9hG4bKw2');
   t.equal(n.body.toString('utf8'), 'h\u00e9llo');
+});
+
+t.test('quoted display names read from bytes equal the string parser\'s: plain, empty, with escapes', async (t) => {
+  for (const v of ['"Alice" <sip:a@b>;tag=1', '"" <sip:a@b>', '"A \\"B\\" C" <sip:a@b>', '"back\\\\slash" <sip:a@b>', '"x\\y"<sip:a@b>',
+    '  "Bob Smith"   <sip:bob@example.com:5060;transport=tcp>;tag=x;foo']) {
+    const b = Buffer.from(v, 'latin1');
+    const wire = parseNameAddrWire(b, 0, b.length, 'From', v, 0);
+    const str = parseNameAddrAt(v, 0, v.length, 'From');
+    t.ok(wire !== undefined, `read from bytes: ${v}`);
+    t.equal(wire?.displayName, str.displayName, v);
+    t.same(wire?.params, str.params);
+  }
+});
+
+t.test('a datagram with UTF-8 in its start line or some header values: those are decoded as UTF-8, the others as before', async (t) => {
+  const res = parseMessage(Buffer.from('SIP/2.0 200 \u0445\u043e\u0440\u043e\u0448\u043e\r\n' +
+    'Via: SIP/2.0/UDP h.example.com;branch=z9hG4bKu1\r\nFrom: "J\u00fcrgen \u5927" <sip:j@example.com>;tag=f1\r\n' +
+    'To: <sip:b@example.com>;tag=t1\r\nCall-ID: u-1\r\nCSeq: 3 INVITE\r\nSubject: \ufeff\u00e9t\u00e9\r\n' +
+    'X-Fold: a\r\n \u00e9\r\nContent-Length: 0\r\n\r\n', 'utf8'));
+  t.equal(res.isRequest, false);
+  t.equal((res as unknown as { reason: string }).reason, '\u0445\u043e\u0440\u043e\u0448\u043e', 'UTF-8 reason phrase');
+  t.equal(res.topVia!.branch, 'z9hG4bKu1');
+  t.equal(res.from!.displayName, 'J\u00fcrgen \u5927');
+  t.equal(res.from!.tag, 'f1');
+  t.equal(res.to!.tag, 't1');
+  t.equal(res.callId, 'u-1');
+  t.equal(res.get('Subject'), '\ufeff\u00e9t\u00e9', 'UTF-8 value (BOM kept)');
+  t.equal(res.get('X-Fold'), 'a \u00e9', 'folded UTF-8 value');
+  const fields = res.headers.map((h) => `${h.name}: ${h.value}`);
+  t.same(fields.slice(1, 3), ['From: "J\u00fcrgen \u5927" <sip:j@example.com>;tag=f1', 'To: <sip:b@example.com>;tag=t1']);
+  const req = parseMessage(Buffer.from('MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKu2\r\n' +
+    'From: <sip:a@b>;tag=1\r\nTo: "\u00c5sa" <sip:b@c>\r\nCall-ID: u-2\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n', 'utf8')) as SipRequest;
+  t.equal(req.to!.displayName, '\u00c5sa');
+  t.equal(req.uriText, 'sip:bob@example.com');
+  t.equal(req.cseq!.method, 'MESSAGE');
 });
 
 t.test('a number value starting with a non-ASCII character is a 400 naming the header (fuzz regression)', async (t) => {
