@@ -102,11 +102,13 @@ class InboundSipLeg implements InboundLeg, PeerLeg {
     /** The INVITE had no SDP: our offer goes in the 200, the answer comes in the ACK. */
     private readonly lateOffer = false,
   ) {
-    uas.on('cancelled', (req) => {
-      const reason = req.get('Reason');
-      for (const fn of this.cancelListeners) fn(reason);
-    });
+    uas.on('cancelled', this.onCancelled);
   }
+
+  private readonly onCancelled = (req: { get(name: string): string | undefined }): void => {
+    const reason = req.get('Reason');
+    for (const fn of this.cancelListeners) fn(reason);
+  };
 
   get isAnswered(): boolean {
     return this.session !== undefined;
@@ -171,6 +173,8 @@ class InboundSipLeg implements InboundLeg, PeerLeg {
   release(): void {
     this.cancelListeners.length = 0;
     this.hangupListeners.length = 0;
+    // The UasInvite stays up to 64*T1 for retransmissions: it must not keep this leg (and the call's closures).
+    this.uas.off('cancelled', this.onCancelled);
   }
 }
 
@@ -180,6 +184,8 @@ class OutboundSipLeg extends TypedEmitter<OutboundAttemptEvents> implements Outb
   private cancelled: CancelReason | undefined;
   private hungUp = false;
   private finished = false;
+  private released = false;
+  private unwire: (() => void) | undefined;
 
   constructor(
     readonly id: string,
@@ -195,8 +201,20 @@ class OutboundSipLeg extends TypedEmitter<OutboundAttemptEvents> implements Outb
       (inv) => {
         this.inv = inv;
         if (this.cancelled) inv.cancel(formatReason(this.cancelled));
-        inv.on('trying', () => this.emit('trying'));
-        inv.on('progress', (res) => {
+        if (this.released) {
+          // The call ended while the INVITE was being built: nobody listens any more (a CANCEL went out above
+          // when the engine hung up; a late 2xx is ACKed and BYEd by the UacInvite itself).
+          return;
+        }
+        const unwire: Array<() => void> = [];
+        const on: UacInvite['on'] = (event, fn) => {
+          inv.on(event, fn);
+          unwire.push(() => inv.off(event, fn));
+          return inv;
+        };
+        this.unwire = () => unwire.forEach((fn) => fn());
+        on('trying', () => this.emit('trying'));
+        on('progress', (res) => {
           const sdp = res.body.length > 0 && /application\/sdp/i.test(res.get('Content-Type') ?? '') ? res.body.toString('utf8') : undefined;
           if (!sdp) return this.emit('ringing');
           media.acceptAnswer(this, sdp).then(
@@ -207,7 +225,7 @@ class OutboundSipLeg extends TypedEmitter<OutboundAttemptEvents> implements Outb
             },
           );
         });
-        inv.on('accepted', (session, res) => {
+        on('accepted', (session, res) => {
           this.session = session;
           session.on('terminated', () => {
             if (!this.hungUp) {
@@ -236,7 +254,7 @@ class OutboundSipLeg extends TypedEmitter<OutboundAttemptEvents> implements Outb
             },
           );
         });
-        inv.on('failed', (status, reason, res) => {
+        on('failed', (status, reason, res) => {
           this.finished = true;
           // A local 408 is Timer B: no final response from the callee at all.
           if (status === 408 && res === undefined) return this.emit('timeout');
@@ -274,6 +292,10 @@ class OutboundSipLeg extends TypedEmitter<OutboundAttemptEvents> implements Outb
 
   release(): void {
     this.removeAllListeners();
+    // The UacInvite stays up to 64*T1 (2xx retransmissions): it must not keep this leg and the call's closures.
+    this.released = true;
+    this.unwire?.();
+    this.unwire = undefined;
   }
 }
 

@@ -31,6 +31,14 @@ export class UaEmitter<Events extends { [K in keyof Events]: unknown[] }> {
     return this;
   }
 
+  /**
+   * Forget the listeners of every event but `keep` (@internal: an object that can emit nothing more drops them, so
+   * the closures of a finished call do not live on with SIP objects that RFC 3261 keeps for retransmissions).
+   */
+  protected dropListeners(keep?: keyof Events): void {
+    for (const event of [...this.handlers.keys()]) if (event !== keep) this.handlers.delete(event);
+  }
+
   listenerCount<K extends keyof Events>(event: K): number {
     return this.handlers.get(event)?.length ?? 0;
   }

@@ -487,6 +487,10 @@ export class Session extends UaEmitter<SessionEvents> implements DialogUsage, In
     this.dialog.terminate();
     this.ua.unregisterUsage(this.dialog.key, this);
     this.emit('terminated', cause);
+    // Nothing but a refresh already in flight ('refreshed') can be emitted from now on, while the UAS/UAC INVITE
+    // objects (and through them this Session) stay up to 64*T1 for retransmissions: the application's closures
+    // (a B2BUA call's media and legs) must not stay with them (bench/call-rate.js heap per call).
+    this.dropListeners('refreshed');
   }
 }
 

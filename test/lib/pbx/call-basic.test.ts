@@ -41,6 +41,20 @@ t.test('sipp uac → trunk → CallHook connect → sipp uas: answered and relea
   const addr = await pbx.start();
   t.teardown(() => pbx.stop());
   const port = addr.sip.find((s) => s.transport === 'udp')!.port;
+  // The SIP objects of a call outlive it (RFC 3261 keeps them up to 64*T1 for retransmissions): once the call has
+  // ended they must not hold the B2BUA's listeners (and through them the call's media, legs and closures).
+  const ua = pbx.userAgent!;
+  const sipObjects: Array<{ what: string; listenerCount(event: string): number }> = [];
+  ua.on('invite', (inv) => sipObjects.push({ what: 'UasInvite', listenerCount: (e) => inv.listenerCount(e as 'cancelled') }));
+  const invite = ua.invite.bind(ua);
+  ua.invite = (...args: Parameters<typeof invite>) => {
+    const inv = invite(...args);
+    sipObjects.push({ what: 'UacInvite', listenerCount: (e) => inv.listenerCount(e as 'accepted') });
+    void inv.result.then((r) => {
+      if (r.ok) sipObjects.push({ what: 'callee Session', listenerCount: (e) => r.session.listenerCount(e as 'reinvite') });
+    });
+    return inv;
+  };
 
   const uas = sipp(['-sn', 'uas', '-p', String(uasPort), '-m', '1', '-timeout', '120', '-timeout_error']);
   t.teardown(() => uas.child.kill('SIGKILL'));
@@ -62,4 +76,10 @@ t.test('sipp uac → trunk → CallHook connect → sipp uas: answered and relea
   t.ok(events.includes('connect:answered'), `status events: ${events.join(' ')}`);
   t.ok(events.includes('call:end'), 'call:end reported');
   t.equal(pbx.engine.activeCalls, 0, 'no call left behind');
+  t.same(sipObjects.map((o) => o.what).sort(), ['UacInvite', 'UasInvite', 'callee Session'], 'both INVITEs and the callee session seen');
+  for (const o of sipObjects) {
+    const n = ['cancelled', 'trying', 'progress', 'accepted', 'failed', 'reinvite', 'update', 'info', 'refer', 'terminated']
+      .reduce((sum, e) => sum + o.listenerCount(e), 0);
+    t.equal(n, 0, `${o.what}: no listener left after the call`);
+  }
 });

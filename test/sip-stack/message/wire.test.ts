@@ -359,3 +359,17 @@ t.test('the byte fast paths give what the string parsers give, or bail (every he
   // The fast paths must actually be taken, or this test checks nothing.
   for (const [k, v] of Object.entries(hits)) t.ok(v > 1000, `${k} fast path taken ${v} times`);
 });
+
+t.test('a string body gets a buffer of its own (not a slice of the shared pool that a lingering message would pin)', async (t) => {
+  const sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8\r\n';
+  const req = new SipRequest('INVITE', 'sip:bob@example.com');
+  req.body = sdp;
+  t.equal(req.body.toString('utf8'), sdp, 'same bytes');
+  t.equal(req.body.buffer.byteLength, Buffer.byteLength(sdp), 'the body owns exactly its bytes');
+  req.body = 'é';
+  t.equal(req.body.toString('utf8'), 'é', 'UTF-8 encoded');
+  t.equal(req.body.length, 2);
+  req.body = '';
+  t.equal(req.body.length, 0, 'empty body');
+  t.match(req.toString(), /Content-Length: 0\r\n\r\n$/, 'serialized with Content-Length 0');
+});

@@ -344,3 +344,29 @@ t.test('destination overrides the Request-URI host (a registered contact reached
     t.equal((await r.session.bye())?.status, 200, 'BYE answered');
   }
 });
+
+t.test('a terminated Session forgets its listeners (but for refreshed): the SIP objects outlive the call up to 64*T1', async (t) => {
+  const a = await mk();
+  const b = await mk();
+  t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
+  let bSession: Session | undefined;
+  b.ua.on('invite', (inv) => {
+    bSession = inv.accept({ body: SDP_B });
+  });
+  const r = await a.ua.invite(`${b.uri}`, { body: SDP_A }).result;
+  t.ok(r.ok, 'answered');
+  if (!r.ok) return;
+  await until(() => bSession!.state === 'confirmed', 'ACK at the callee');
+  const s = bSession!;
+  const terminatedSeen: string[] = [];
+  s.on('reinvite', () => {});
+  s.on('info', () => {});
+  s.on('refreshed', () => {});
+  s.on('terminated', (cause) => terminatedSeen.push(cause));
+  t.equal(s.listenerCount('reinvite'), 1, 'listening while the call lives');
+  await r.session.bye();
+  await until(() => s.state === 'terminated', 'BYE at the callee');
+  t.same(terminatedSeen, ['remote-bye'], "'terminated' still reaches its listeners, once");
+  t.equal(s.listenerCount('reinvite') + s.listenerCount('info') + s.listenerCount('terminated'), 0, 'listeners dropped after terminated');
+  t.equal(s.listenerCount('refreshed'), 1, "'refreshed' kept (a refresh in flight may still report)");
+});
