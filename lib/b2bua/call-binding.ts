@@ -464,8 +464,14 @@ export class CallBinding {
       await started.answer;
     } catch (err) {
       media.close();
+      if (!(err instanceof SdpError)) {
+        // The relay could not add the leg (RTP ports exhausted, bind failures): try again later, not a bad offer.
+        this.counters.mediaUnavailable++;
+        this.o.logger.warn({ err: String(err), callId: req.callId }, 'no RTP port for a new call');
+        return uas.reject(503, { reason: 'Media Unavailable', headers: { 'Retry-After': 5 } });
+      }
       this.counters.badSdp++;
-      const msg = err instanceof SdpError ? err.message : String(err);
+      const msg = err.message;
       this.o.logger.info({ err: msg, callId: req.callId }, 'caller SDP not acceptable');
       return uas.reject(488, { reason: 'Not Acceptable Here', headers: { Warning: `399 dragon-pbx "${msg.replace(/["\\\r\n]/g, '')}"` } });
     }

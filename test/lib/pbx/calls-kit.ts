@@ -5,6 +5,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { parseMessage } from '../../../sip-stack/index.js';
 import { createPbx, type Pbx } from '../../../lib/index.js';
 import { fixturePath } from '../../helpers/env.js';
 import { freeUdpPort, spawnSipp, waitFor, type HasTeardown, type SippResult } from './peers.js';
@@ -232,4 +233,35 @@ export function sipMessages(log: string): TracedMessage[] {
 /** Waits until the engine has no call and the relay no session (a liveness bound; fails the test on expiry). */
 export async function settled(tp: TestPbx): Promise<void> {
   await waitFor(() => tp.pbx.engine.activeCalls === 0 && tp.relaySessions() === 0, 'no active call and no relay session', 10000);
+}
+
+const RAW_OFFER = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
+
+/**
+ * A raw INVITE (PCMU offer) from 127.0.0.1 — a trunk source — to the PBX's UDP `port`; resolves with the final
+ * status (the ACK is sent), rejects after 60 s without one.
+ */
+export async function rawInvite(port: number): Promise<number> {
+  return (await rawInviteFinal(port)).status;
+}
+
+/** rawInvite's final response: status and the first value of a header. */
+export function rawInviteFinal(port: number): Promise<{ status: number; get(name: string): string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket('udp4');
+    const timer = setTimeout(() => { sock.close(); reject(new Error('no final response')); }, 60000);
+    sock.on('message', (buf) => {
+      const m = parseMessage(buf);
+      if (m.isRequest || m.status < 200) return;
+      clearTimeout(timer);
+      const lp = sock.address().port;
+      const ack = `ACK sip:5550000@127.0.0.1:${port} SIP/2.0\r\nVia: ${m.get('Via')}\r\nFrom: ${m.get('From')}\r\nTo: ${m.get('To')}\r\nCall-ID: ${m.callId}\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContact: <sip:t@127.0.0.1:${lp}>\r\nContent-Length: 0\r\n\r\n`;
+      sock.send(ack, port, '127.0.0.1', () => { sock.close(); resolve({ status: m.status, get: (n) => m.get(n) }); });
+    });
+    sock.bind(0, '127.0.0.1', () => {
+      const lp = sock.address().port;
+      const msg = `INVITE sip:5550000@127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${lp};branch=z9hG4bK${Math.random().toString(36).slice(2)};rport\r\nFrom: <sip:carrier@127.0.0.1>;tag=f1\r\nTo: <sip:5550000@127.0.0.1>\r\nCall-ID: fb-${Math.random().toString(36).slice(2)}\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContact: <sip:t@127.0.0.1:${lp}>\r\nContent-Type: application/sdp\r\nContent-Length: ${Buffer.byteLength(RAW_OFFER)}\r\n\r\n${RAW_OFFER}`;
+      sock.send(msg, port, '127.0.0.1');
+    });
+  });
 }
