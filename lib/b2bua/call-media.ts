@@ -8,8 +8,9 @@
  *   - an opus leg that can only be transcoded to a narrow/wide-band codec is told so in its fmtp (RFC 7587 §6.1
  *     maxplaybackrate / sprop-maxcapturerate at that codec's rate, see `opusBandLimit`): in a callee's offer when
  *     the caller's codec is not opus (opus is then chosen only if transcoded), in our answers to re-offers on a
- *     leg bridged to a non-opus leg and in our offer in a 2xx (offerInResponse) when the other leg is not opus. The caller's first answer cannot say it: it goes out (183) before any
- *     callee is dialled, and a leg bridged opus ↔ opus never gets it.
+ *     leg bridged to a non-opus leg and in our offer in a 2xx (offerInResponse) when the other leg is not opus.
+ *     The caller's first answer cannot say it: it goes out (183) before any callee is dialled; a leg bridged
+ *     opus ↔ opus never gets it.
  * Bad SDP throws SdpError (the SIP binding maps it to 488).
  *
  * An INVITE without SDP (a late-offer caller, or a re-INVITE asking for our offer) gets our offer in the 2xx
