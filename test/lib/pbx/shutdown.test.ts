@@ -2,30 +2,9 @@
 // call is left to finish by itself, then the PBX stops.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { createPbx } from '../../../lib/index.js';
-import { parseMessage, type SipResponse } from '../../../sip-stack/index.js';
 import { skipUnlessCommand, freeUdpPort } from '../../helpers/env.js';
-
-const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
-
-function invite(port: number): Promise<SipResponse> {
-  return new Promise((resolve, reject) => {
-    const sock = createSocket('udp4');
-    const timer = setTimeout(() => { sock.close(); reject(new Error('no final response')); }, 60000);
-    sock.on('message', (buf) => {
-      const m = parseMessage(buf);
-      if (m.isRequest || m.status < 200) return;
-      clearTimeout(timer);
-      sock.close();
-      resolve(m);
-    });
-    sock.bind(0, '127.0.0.1', () => {
-      const lp = sock.address().port;
-      sock.send(`INVITE sip:900@127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${lp};branch=z9hG4bKsd${Date.now()};rport\r\nFrom: <sip:c@127.0.0.1>;tag=s1\r\nTo: <sip:900@127.0.0.1>\r\nCall-ID: sd-${Date.now()}\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContact: <sip:c@127.0.0.1:${lp}>\r\nContent-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`, port, '127.0.0.1');
-    });
-  });
-}
+import { rawInviteFinal } from './calls-kit.js';
 
 t.test('stop({drainMs}) refuses new calls and waits for the live one', { skip: skipUnlessCommand('sipp'), timeout: 170000 }, async (t) => {
   const uasPort = await freeUdpPort();
@@ -54,7 +33,7 @@ t.test('stop({drainMs}) refuses new calls and waits for the live one', { skip: s
   const stopped = pbx.stop({ drainMs: 60000 });
   let done = false;
   void stopped.then(() => (done = true));
-  const refused = await invite(port);
+  const refused = await rawInviteFinal(port);
   t.equal(refused.status, 503, 'a new INVITE during the drain gets 503');
   t.ok(Number(refused.get('Retry-After')) > 0, 'with Retry-After');
   t.notOk(done, 'stop() is still waiting for the live call');
