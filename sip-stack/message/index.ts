@@ -11,7 +11,7 @@ export { type CSeq, type Reason, type Replaces, type EventValue, type Subscripti
   parseSubscriptionState, parseRAck } from './values.js';
 export { SipMessage, SipRequest, SipResponse, type SipMessageAny, type HeaderField, type HeaderValueInput, parseSipDate,
   isKnownMethod } from './message.js';
-export { parseMessage, type ParseOptions } from './parser.js';
+export { parseMessage, tryParseMessage, type ParseOptions } from './parser.js';
 export { createRequest, createResponse, generateBranch, generateTag, generateCallId, type CreateRequestOptions,
   type CreateResponseOptions, type AddressInput } from './builders.js';
 export { SipStreamFramer, type FramerEvent, type FramerCounters, type StreamFramerOptions } from './stream-framer.js';

@@ -37,8 +37,19 @@ const MODE_DATAGRAM_STRICT: InternalParseMode = Object.freeze({ stream: false, s
  * Throws SipParseError only.
  */
 export function parseMessage(buf: Buffer, options?: ParseOptions): SipRequest | SipResponse {
-  if (options === undefined) return parseWith(buf, DEFAULT_LIMITS as SipLimits, MODE_DATAGRAM);
-  return parseWith(buf, limitsOf(options), options.strict === true ? MODE_DATAGRAM_STRICT : MODE_DATAGRAM);
+  const r = tryParseMessage(buf, options);
+  if (r instanceof SipParseError) throw r;
+  return r;
+}
+
+/**
+ * parseMessage() that returns the SipParseError instead of throwing it: what the transport uses, so a flood of
+ * malformed datagrams does not pay for an exception each (a throw and catch costs about as much as parsing a
+ * whole message). Never throws.
+ */
+export function tryParseMessage(buf: Buffer, options?: ParseOptions): SipRequest | SipResponse | SipParseError {
+  if (options === undefined) return parseOrError(buf, DEFAULT_LIMITS as SipLimits, MODE_DATAGRAM);
+  return parseOrError(buf, limitsOf(options), options.strict === true ? MODE_DATAGRAM_STRICT : MODE_DATAGRAM);
 }
 
 /** The limits of a ParseOptions: the defaults (no copy, no check) when it sets none, the common case. */
@@ -57,12 +68,12 @@ function stripStrict(o: ParseOptions): Partial<SipLimits> {
 }
 
 /**
- * Entry point shared with the stream framer. Only SipParseError escapes: unexpected exceptions are wrapped.
- * Errors found by the parser itself are returned by parseInner() and thrown here once (a throw is the costly
- * part of rejecting a message); those thrown by the value parsers are caught and passed on. Either way, an error
- * found once a request was readable enough to answer gets its responseFor() here.
+ * Parse one message (entry point shared with the stream framer); the only failure is a returned SipParseError
+ * (unexpected exceptions are wrapped). Errors found by the parser itself are returned by parseInner() (no throw
+ * at all); those thrown by the value parsers are caught here. Either way, an error found once a request was
+ * readable enough to answer gets its responseFor() here.
  */
-export function parseWith(buf: Buffer, limits: SipLimits, mode: InternalParseMode): SipRequest | SipResponse {
+export function parseOrError(buf: Buffer, limits: SipLimits, mode: InternalParseMode): SipRequest | SipResponse | SipParseError {
   answerable = undefined;
   let r: SipRequest | SipResponse | SipParseError;
   try {
@@ -72,7 +83,7 @@ export function parseWith(buf: Buffer, limits: SipLimits, mode: InternalParseMod
       answerable = undefined;
       const err = new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'unexpected parser failure');
       (err as { cause?: unknown }).cause = e;
-      throw err;
+      return err;
     }
     r = e;
   }
@@ -82,14 +93,13 @@ export function parseWith(buf: Buffer, limits: SipLimits, mode: InternalParseMod
       answerable = undefined;
       r.responseFor = responder(req, r);
     }
-    throw r;
   }
   return r;
 }
 
 /**
  * responseFor() of an error about a request readable enough to answer. A function of its own: a closure made
- * inside parseWith() would keep parseWith's context alive, which (measured) keeps every rejected message
+ * inside parseOrError() would keep its context alive, which (measured) keeps every rejected message
  * reachable until the next full GC.
  */
 function responder(req: SipRequest, e: SipParseError): SipErrorResponder {
@@ -283,7 +293,7 @@ function pieceLws(buf: Buffer, a: number, b: number): string {
   return utf8At(buf, a, b);
 }
 
-/** Parse one message; the errors the scan and the checks find are returned (see parseWith). */
+/** Parse one message; the errors the scan and the checks find are returned (see parseOrError). */
 function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): SipRequest | SipResponse | SipParseError {
   const len = buf.length;
   if (len > limits.maxMessageBytes) return tooLarge(`message of ${len} bytes exceeds ${limits.maxMessageBytes}`);

@@ -4,9 +4,12 @@
 
 import { SipParseError } from './errors.js';
 import { type SipLimits, resolveLimits } from './limits.js';
-import { findHeaderEnd, parseWith } from './parser.js';
+import { findHeaderEnd, parseOrError, type InternalParseMode } from './parser.js';
 import { SipRequest, type SipResponse } from './message.js';
 import { createResponse } from './builders.js';
+
+const STREAM: InternalParseMode = Object.freeze({ stream: true, strict: false });
+const STREAM_STRICT: InternalParseMode = Object.freeze({ stream: true, strict: true });
 
 export type FramerEvent =
   | { type: 'message'; message: SipRequest | SipResponse }
@@ -213,14 +216,13 @@ export class SipStreamFramer {
         return pos;
       }
       const msgBuf = owned ? Buffer.from(b.subarray(pos, total)) : b.subarray(pos, total);
-      try {
-        const message = parseWith(msgBuf, limits, { stream: true, strict: this.strict });
+      const message = parseOrError(msgBuf, limits, this.strict ? STREAM_STRICT : STREAM);
+      if (message instanceof SipParseError) {
+        this.counters.parseErrors++;
+        out.push({ type: 'error', error: message });
+      } else {
         this.counters.messages++;
         out.push({ type: 'message', message });
-      } catch (e) {
-        const error = e instanceof SipParseError ? e : new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'unexpected parser failure');
-        this.counters.parseErrors++;
-        out.push({ type: 'error', error });
       }
       pos = total;
     }
@@ -235,13 +237,11 @@ export class SipStreamFramer {
  */
 function responderFor(head: Buffer, limits: SipLimits, fatal: SipParseError): SipParseError['responseFor'] {
   let inner: SipParseError['responseFor'];
-  try {
-    const m = parseWith(Buffer.from(head), limits, { stream: false, strict: false });
-    if (m instanceof SipRequest) {
-      inner = (status = 400, reason?: string) => createResponse(m, status, reason, { toTag: true }).toBuffer();
-    }
-  } catch (e) {
-    if (e instanceof SipParseError) inner = e.responseFor;
+  const m = parseOrError(Buffer.from(head), limits, { stream: false, strict: false });
+  if (m instanceof SipRequest) {
+    inner = (status = 400, reason?: string) => createResponse(m, status, reason, { toTag: true }).toBuffer();
+  } else if (m instanceof SipParseError) {
+    inner = m.responseFor;
   }
   if (inner === undefined) return undefined;
   const build = inner;

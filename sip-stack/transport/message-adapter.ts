@@ -5,7 +5,7 @@
 import {
   SipParseError,
   SipStreamFramer,
-  parseMessage,
+  tryParseMessage,
   type ParseOptions,
   type SipLimits,
   type SipMessageAny,
@@ -45,12 +45,8 @@ export function parseOptions(limits: SipLimitsOption | undefined, strict: boolea
 }
 
 export function parseDatagram(buf: Buffer, options: ParseOptions): ParseResult {
-  try {
-    return { ok: true, message: parseMessage(buf, options) };
-  } catch (e) {
-    if (e instanceof SipParseError) return { ok: false, error: e };
-    return { ok: false, error: new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'unexpected parser failure') };
-  }
+  const r = tryParseMessage(buf, options);
+  return r instanceof SipParseError ? { ok: false, error: r } : { ok: true, message: r };
 }
 
 /** Wire bytes of the error response for a bad request, or undefined when it is not readable enough. */

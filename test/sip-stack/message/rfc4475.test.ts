@@ -7,6 +7,7 @@ import t, { type Test } from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import {
   parseMessage,
+  tryParseMessage,
   parseUri,
   SipParseError,
   SipRequest,
@@ -537,6 +538,38 @@ t.test('every message of the corpus is asserted above, and there are 49', async 
   t.equal(all.length, 49, 'RFC 4475 has 49 messages');
   t.same(all.filter((n) => !covered.has(n)), [], 'no message without its own test');
   t.equal(covered.size, 49);
+});
+
+t.test('tryParseMessage: the same outcome as parseMessage for every message, returned instead of thrown', async (t) => {
+  for (const name of all) {
+    for (const opts of [undefined, { strict: true }]) {
+      let thrown: unknown;
+      let parsed: SipMessageAny | undefined;
+      try {
+        parsed = parseMessage(load(name), opts);
+      } catch (e) {
+        thrown = e;
+      }
+      const r = tryParseMessage(load(name), opts);
+      const mode = opts ? 'strict' : 'default';
+      if (thrown === undefined) {
+        t.ok(r instanceof SipRequest || r instanceof SipResponse, `${name} (${mode}): parsed by both`);
+        t.equal(r.toString(), parsed!.toString(), `${name} (${mode}): same message`);
+        continue;
+      }
+      if (!(r instanceof SipParseError) || !(thrown instanceof SipParseError)) {
+        t.fail(`${name} (${mode}): rejected by parseMessage but not returned as an error by tryParseMessage`);
+        continue;
+      }
+      t.same([r.code, r.status, r.reason, r.header], [thrown.code, thrown.status, thrown.reason, thrown.header],
+        `${name} (${mode}): same error`);
+      t.equal(typeof r.responseFor, typeof thrown.responseFor, `${name} (${mode}): answerable alike`);
+      if (r.responseFor && thrown.responseFor) {
+        t.equal(r.responseFor().toString().split('\r\n')[0], thrown.responseFor().toString().split('\r\n')[0],
+          `${name} (${mode}): same answer`);
+      }
+    }
+  }
 });
 
 t.test('every message: only SipParseError, and every parsed one survives serialize → parse', async (t) => {
