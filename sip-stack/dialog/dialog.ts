@@ -4,7 +4,7 @@
 // sends what this builds and feeds back what arrives.
 
 import { randomInt } from 'node:crypto';
-import { type NameAddr, type SipRequest, type SipResponse, type SipUri, type Via, type HeaderValueInput,
+import { type CSeq, type NameAddr, type SipRequest, type SipResponse, type SipUri, type Via, type HeaderValueInput,
   createRequest, parseNameAddr, parseUri } from '../message/index.js';
 import { DialogError } from './errors.js';
 import { type DialogId, dialogKey } from './dialog-id.js';
@@ -51,6 +51,22 @@ export interface DialogListener {
 const CONTACT_METHODS = new Set(['INVITE', 'UPDATE', 'SUBSCRIBE', 'NOTIFY', 'REFER']);
 /** Target refresh requests (RFC 3261 §12.2, RFC 3311 §5, RFC 6665 §4.1.2.1): their Contact replaces the remote target. */
 const TARGET_REFRESH = new Set(['INVITE', 'UPDATE', 'SUBSCRIBE', 'NOTIFY']);
+
+/**
+ * What both dialog creations (RFC 3261 §12.1) start from: an INVITE with From, Call-ID and CSeq, and a 101-299
+ * response whose To has a tag. The reason a pair cannot make a dialog, as a string.
+ */
+function dialogBasis(invite: SipRequest, res: SipResponse): { to: NameAddr & { tag: string }; from: NameAddr; callId: string; cseq: CSeq } | string {
+  if (invite.method !== 'INVITE') return 'only INVITE creates dialogs here';
+  if (res.status <= 100 || res.status >= 300) return 'only 101-299 responses create dialogs';
+  const to = res.to;
+  if (to?.tag === undefined) return 'response To has no tag';
+  const from = invite.from;
+  const callId = invite.callId;
+  const cseq = invite.cseq;
+  if (from === undefined || callId === undefined || cseq === undefined) return 'INVITE lacks From, Call-ID or CSeq';
+  return { to: to as NameAddr & { tag: string }, from, callId, cseq };
+}
 
 function cloneNameAddr(n: NameAddr, header: string): NameAddr {
   return parseNameAddr(n.toString(), header);
@@ -145,14 +161,10 @@ export class Dialog {
    */
   static uacFromResponse(invite: SipRequest, res: SipResponse): CreateDialogResult {
     try {
-      if (invite.method !== 'INVITE') return { ok: false, reason: 'only INVITE creates dialogs here' };
-      if (res.status <= 100 || res.status >= 300) return { ok: false, reason: 'only 101-299 responses create dialogs' };
-      const to = res.to;
-      const from = invite.from;
-      const callId = invite.callId;
-      const cseq = invite.cseq;
-      if (to?.tag === undefined) return { ok: false, reason: 'response To has no tag' };
-      if (from?.tag === undefined || callId === undefined || cseq === undefined) return { ok: false, reason: 'INVITE lacks From tag, Call-ID or CSeq' };
+      const basis = dialogBasis(invite, res);
+      if (typeof basis === 'string') return { ok: false, reason: basis };
+      const { to, from, callId, cseq } = basis;
+      if (from.tag === undefined) return { ok: false, reason: 'INVITE lacks a From tag' };
       if (res.callId !== callId || res.from?.tag !== from.tag) return { ok: false, reason: 'response does not belong to this INVITE' };
       // §12.1.2: "The remote target MUST be set to the URI from the Contact header field of the response."
       const contact = res.contact;
@@ -193,14 +205,9 @@ export class Dialog {
    */
   static uasFromResponse(invite: SipRequest, res: SipResponse): CreateDialogResult {
     try {
-      if (invite.method !== 'INVITE') return { ok: false, reason: 'only INVITE creates dialogs here' };
-      if (res.status <= 100 || res.status >= 300) return { ok: false, reason: 'only 101-299 responses create dialogs' };
-      const to = res.to;
-      const from = invite.from;
-      const callId = invite.callId;
-      const cseq = invite.cseq;
-      if (to?.tag === undefined) return { ok: false, reason: 'response To has no tag' };
-      if (from === undefined || callId === undefined || cseq === undefined) return { ok: false, reason: 'INVITE lacks From, Call-ID or CSeq' };
+      const basis = dialogBasis(invite, res);
+      if (typeof basis === 'string') return { ok: false, reason: basis };
+      const { to, from, callId, cseq } = basis;
       // §12.1.1: "The remote target MUST be set to the URI from the Contact header field of the request."
       const contact = invite.contact;
       if (!Array.isArray(contact) || contact.length === 0) return { ok: false, reason: 'INVITE without Contact' };
