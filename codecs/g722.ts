@@ -11,9 +11,8 @@
 import { CodecError } from './errors.js';
 import { RepeatAttenuatePlc } from './plc.js';
 import type { Decoder, Encoder } from './types.js';
-import { ScratchViews, wasmHeap, type WasmCodecHeap } from './wasm/wasm-heap.js';
+import { ScratchViews, WasmCodecState, wasmHeap, type WasmCodecHeap, type WasmFn } from './wasm/wasm-heap.js';
 
-type Fn = (...a: number[]) => number;
 /** Largest frame handled in one call (samples); bigger frames are processed in chunks. */
 const CHUNK = 8192;
 
@@ -21,37 +20,22 @@ function heap(): WasmCodecHeap {
   return wasmHeap('g722', 'g722_state_size');
 }
 
-abstract class G722Base {
+abstract class G722Base extends WasmCodecState {
   readonly name = 'G722';
   readonly channels = 1;
-  protected readonly h: WasmCodecHeap;
-  protected state: number;
-  protected readonly fn: { reset: Fn; encode: Fn; decode: Fn };
   /** Samples per payload byte: 2 at 16 kHz, 1 at 8 kHz (narrow-band). */
   protected readonly spb: number;
 
   constructor(readonly frameSamples: number, readonly sampleRate: number) {
-    this.h = heap();
-    const e = this.h.exports;
+    const h = heap();
+    const e = h.exports;
     const nb = sampleRate === 8000;
+    super(h, {
+      reset: e.g722_reset as WasmFn,
+      encode: (nb ? e.g722_encode_nb : e.g722_encode) as WasmFn,
+      decode: (nb ? e.g722_decode_nb : e.g722_decode) as WasmFn,
+    }, 'G722');
     this.spb = nb ? 1 : 2;
-    this.fn = {
-      reset: e.g722_reset as Fn,
-      encode: (nb ? e.g722_encode_nb : e.g722_encode) as Fn,
-      decode: (nb ? e.g722_decode_nb : e.g722_decode) as Fn,
-    };
-    this.state = this.h.alloc();
-    this.fn.reset(this.state);
-  }
-
-  close(): void {
-    if (this.state < 0) return;
-    this.h.release(this.state);
-    this.state = -1;
-  }
-
-  protected live(): void {
-    if (this.state < 0) throw new CodecError('DPBX_ERR_CODEC_CLOSED', 'G722: codec is closed');
   }
 }
 

@@ -9,9 +9,8 @@ import { existsSync } from 'node:fs';
 import { CodecError } from './errors.js';
 import { RepeatAttenuatePlc } from './plc.js';
 import type { Decoder, Encoder } from './types.js';
-import { ScratchViews, wasmCandidates, wasmHeap, type WasmCodecHeap } from './wasm/wasm-heap.js';
+import { ScratchViews, WasmCodecState, wasmCandidates, wasmHeap, type WasmFn } from './wasm/wasm-heap.js';
 
-type Fn = (...a: number[]) => number;
 const FRAME = 160;
 const BYTES = 33;
 /** Frames per wasm call (scratch: 2 * 160 * 50 + 33 * 50 bytes < 64 KiB). */
@@ -23,32 +22,17 @@ export function gsmStatus(): { available: boolean; reason?: string } {
     : { available: false, reason: 'gsm610.wasm not found (run scripts/build-codecs.sh)' };
 }
 
-abstract class GsmBase {
+abstract class GsmBase extends WasmCodecState {
   readonly name = 'GSM';
   readonly sampleRate = 8000;
   readonly channels = 1;
-  protected readonly h: WasmCodecHeap;
-  protected state: number;
-  protected readonly fn: { reset: Fn; encode: Fn; decode: Fn };
 
   constructor(readonly frameSamples: number) {
     if (frameSamples % FRAME !== 0)
       throw new CodecError('DPBX_ERR_CODEC_BAD_OPTION', `GSM: frame of ${frameSamples} samples is not a multiple of 160`);
-    this.h = wasmHeap('gsm610', 'gsm_state_size');
-    const e = this.h.exports;
-    this.fn = { reset: e.gsm_reset as Fn, encode: e.gsm_encode as Fn, decode: e.gsm_decode as Fn };
-    this.state = this.h.alloc();
-    this.fn.reset(this.state);
-  }
-
-  close(): void {
-    if (this.state < 0) return;
-    this.h.release(this.state);
-    this.state = -1;
-  }
-
-  protected live(): void {
-    if (this.state < 0) throw new CodecError('DPBX_ERR_CODEC_CLOSED', 'GSM: codec is closed');
+    const h = wasmHeap('gsm610', 'gsm_state_size');
+    const e = h.exports;
+    super(h, { reset: e.gsm_reset as WasmFn, encode: e.gsm_encode as WasmFn, decode: e.gsm_decode as WasmFn }, 'GSM');
   }
 }
 

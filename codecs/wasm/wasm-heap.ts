@@ -146,3 +146,33 @@ export function wasmHeap(name: string, stateSizeExport: string): WasmCodecHeap {
   }
   return h;
 }
+
+/** A wasm codec function: integer (pointer/length/state) arguments, an integer result. */
+export type WasmFn = (...a: number[]) => number;
+
+/**
+ * One codec instance's state block in a wasm heap: allocated and reset at construction, released by close();
+ * live() guards every use after close(). The encoder and decoder classes of G.722 and GSM extend it.
+ */
+export abstract class WasmCodecState {
+  protected readonly h: WasmCodecHeap;
+  protected state: number;
+  protected readonly fn: { reset: WasmFn; encode: WasmFn; decode: WasmFn };
+
+  constructor(h: WasmCodecHeap, fn: { reset: WasmFn; encode: WasmFn; decode: WasmFn }, private readonly label: string) {
+    this.h = h;
+    this.fn = fn;
+    this.state = h.alloc();
+    fn.reset(this.state);
+  }
+
+  close(): void {
+    if (this.state < 0) return;
+    this.h.release(this.state);
+    this.state = -1;
+  }
+
+  protected live(): void {
+    if (this.state < 0) throw new CodecError('DPBX_ERR_CODEC_CLOSED', `${this.label}: codec is closed`);
+  }
+}
