@@ -372,6 +372,42 @@ for (let c = 0; c < 128; c++) if (TOKEN[c] === 1) BYTE_CLASS[c] = WTOKEN;
 BYTE_CLASS[0x20] = WWS;
 BYTE_CLASS[0x09] = WWS;
 
+/** The port the last scanPort() / scanPortWire() read (module scratch: scans are synchronous). */
+export let scannedPort = 0;
+
+/**
+ * A port (RFC 3261 `port = 1*DIGIT`, taken as at most 65535) starting at s[i], before n: up to six digits, not
+ * followed by another. Returns the index after it and sets scannedPort, or -1.
+ */
+export function scanPort(s: string, i: number, n: number): number {
+  const start = i;
+  let v = 0;
+  while (i < n && i - start < 6) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) break;
+    v = v * 10 + (c - 0x30);
+    i++;
+  }
+  if (i === start || v > 65535 || (i < n && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39)) return -1;
+  scannedPort = v;
+  return i;
+}
+
+/** scanPort() over bytes. */
+export function scanPortWire(b: Uint8Array, i: number, n: number): number {
+  const start = i;
+  let v = 0;
+  while (i < n && i - start < 6) {
+    const c = b[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    v = v * 10 + (c - 0x30);
+    i++;
+  }
+  if (i === start || v > 65535 || (i < n && b[i]! >= 0x30 && b[i]! <= 0x39)) return -1;
+  scannedPort = v;
+  return i;
+}
+
 export function skipWsWire(b: Uint8Array, i: number, n: number): number {
   while (i < n) {
     const c = b[i]!;

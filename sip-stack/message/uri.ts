@@ -2,7 +2,7 @@
 // Parsing is a single forward scan; user, password, parameter values and header values are %-decoded.
 
 import { SipParseError, badHeader } from './errors.js';
-import { type Params, newParams, newDict, percentDecode, percentEncode, isTokenChar, lowerName } from './scan.js';
+import { type Params, newParams, newDict, percentDecode, percentEncode, isTokenChar, lowerName, scanPort, scanPortWire, scannedPort } from './scan.js';
 
 /** A parsed URI. For sip/sips/tel every field is filled; other schemes keep everything after `scheme:` in `opaque`. */
 export class SipUri {
@@ -326,19 +326,9 @@ function scanSipUri(scheme: string, s: string, p: number, header: string, build:
   const hostEnd = i;
   let port: number | undefined;
   if (i < n && s.charCodeAt(i) === 0x3a) {
-    i++;
-    const pStart = i;
-    let v = 0;
-    while (i < n && i - pStart < 6) {
-      const c = s.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) break;
-      v = v * 10 + (c - 0x30);
-      i++;
-    }
-    if (i === pStart || v > 65535 || (i < n && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39)) {
-      throw fail('has an invalid port', header);
-    }
-    port = v;
+    i = scanPort(s, i + 1, n);
+    if (i < 0) throw fail('has an invalid port', header);
+    port = scannedPort;
   }
   const params = build ? newParams() : null;
   const headers = build ? newDict<string>() : null;
@@ -430,16 +420,8 @@ export function checkUriWire(b: Uint8Array, a: number, e: number): number {
   while (i < e && (CLASS_WIRE[b[i]!]! & HOST_CHAR) !== 0) i++;
   if (i === hostStart) return -1;
   if (i < e && b[i] === 0x3a) {
-    i++;
-    const pStart = i;
-    let v = 0;
-    while (i < e && i - pStart < 6) {
-      const d = b[i]!;
-      if (d < 0x30 || d > 0x39) break;
-      v = v * 10 + (d - 0x30);
-      i++;
-    }
-    if (i === pStart || v > 65535 || (i < e && b[i]! >= 0x30 && b[i]! <= 0x39)) return -1;
+    i = scanPortWire(b, i + 1, e);
+    if (i < 0) return -1;
   }
   // scanUriParams(), validate only.
   while (i < e && b[i] === 0x3b) {

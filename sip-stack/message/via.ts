@@ -4,7 +4,7 @@
 
 import { badHeader } from './errors.js';
 import { type Params, newParams, parseHeaderParams, scanToken, skipWs, formatParams, parseHeaderParamsWire, skipWsWire,
-  scanTokenWire } from './scan.js';
+  scanTokenWire, scanPort, scanPortWire, scannedPort } from './scan.js';
 
 export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
 
@@ -179,19 +179,9 @@ export function parseViaAt(s: string, a: number, n: number): Via {
   let port: number | undefined;
   i = skipWs(s, i, n);
   if (i < n && s.charCodeAt(i) === 0x3a) {
-    i = skipWs(s, i + 1, n);
-    const pStart = i;
-    let v = 0;
-    while (i < n && i - pStart < 6) {
-      const c = s.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) break;
-      v = v * 10 + (c - 0x30);
-      i++;
-    }
-    if (i === pStart || v > 65535 || (i < n && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39)) {
-      throw badHeader(H, 'invalid port');
-    }
-    port = v;
+    i = scanPort(s, skipWs(s, i + 1, n), n);
+    if (i < 0) throw badHeader(H, 'invalid port');
+    port = scannedPort;
   }
   const params = newParams();
   i = parseHeaderParams(s, i, params, H, n);
@@ -258,17 +248,9 @@ export function parseViaWire(b: Uint8Array, a: number, n: number, t: string, bas
   let port: number | undefined;
   i = skipWsWire(b, i, n);
   if (i < n && b[i] === 0x3a) {
-    i = skipWsWire(b, i + 1, n);
-    const pStart = i;
-    let v = 0;
-    while (i < n && i - pStart < 6) {
-      const c = b[i]!;
-      if (c < 0x30 || c > 0x39) break;
-      v = v * 10 + (c - 0x30);
-      i++;
-    }
-    if (i === pStart || v > 65535 || (i < n && b[i]! >= 0x30 && b[i]! <= 0x39)) return undefined;
-    port = v;
+    i = scanPortWire(b, skipWsWire(b, i + 1, n), n);
+    if (i < 0) return undefined;
+    port = scannedPort;
   }
   const params = newParams();
   i = parseHeaderParamsWire(b, i, n, params, t, base);
