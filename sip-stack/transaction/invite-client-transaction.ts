@@ -201,13 +201,8 @@ export class InviteClientTransaction extends Transaction<InviteClientState, Invi
   }
 
   private transition(to: InviteClientState): void {
-    const from = this._state;
-    if (!LEGAL[from].includes(to)) {
-      this.ctx.logger.error({ tx: this.id, from, to }, 'illegal INVITE client transaction transition');
-      return;
-    }
-    this._state = to;
-    this.emit('stateChange', from, to);
+    const from = this.enter(to, LEGAL, 'INVITE client');
+    if (from === undefined) return;
     const T = this.timers;
     switch (to) {
       case S.Calling:

@@ -251,13 +251,8 @@ export class InviteServerTransaction extends Transaction<InviteServerState, Invi
   }
 
   private transition(to: InviteServerState): void {
-    const from = this._state;
-    if (!LEGAL[from].includes(to)) {
-      this.ctx.logger.error({ tx: this.id, from, to }, 'illegal INVITE server transaction transition');
-      return;
-    }
-    this._state = to;
-    this.emit('stateChange', from, to);
+    const from = this.enter(to, LEGAL, 'INVITE server');
+    if (from === undefined) return;
     const T = this.timers;
     switch (to) {
       case S.Proceeding:

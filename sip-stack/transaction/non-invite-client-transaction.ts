@@ -134,13 +134,8 @@ export class NonInviteClientTransaction extends Transaction<NonInviteClientState
   }
 
   private transition(to: NonInviteClientState): void {
-    const from = this._state;
-    if (!LEGAL[from].includes(to)) {
-      this.ctx.logger.error({ tx: this.id, from, to }, 'illegal non-INVITE client transaction transition');
-      return;
-    }
-    this._state = to;
-    this.emit('stateChange', from, to);
+    const from = this.enter(to, LEGAL, 'non-INVITE client');
+    if (from === undefined) return;
     const T = this.timers;
     switch (to) {
       case S.Trying:

@@ -154,13 +154,8 @@ export class NonInviteServerTransaction extends Transaction<NonInviteServerState
   }
 
   private transition(to: NonInviteServerState): void {
-    const from = this._state;
-    if (!LEGAL[from].includes(to)) {
-      this.ctx.logger.error({ tx: this.id, from, to }, 'illegal non-INVITE server transaction transition');
-      return;
-    }
-    this._state = to;
-    this.emit('stateChange', from, to);
+    const from = this.enter(to, LEGAL, 'non-INVITE server');
+    if (from === undefined) return;
     const T = this.timers;
     if (to === S.Completed) {
       // §17.2.2: "When the server transaction enters the "Completed" state, it MUST set Timer J to fire in 64*T1

@@ -116,6 +116,22 @@ export abstract class Transaction<S extends string, E extends { [K in keyof E]: 
 
   protected abstract onTransportError(err: TransactionError): void;
 
+  /**
+   * The common start of every machine's transition(): the move is checked against the machine's table of legal
+   * moves (an illegal one is logged and refused), then the state is set and stateChange emitted. Returns the
+   * state left, or undefined when the move was refused.
+   */
+  protected enter(to: S, legal: Readonly<Record<S, readonly S[]>>, machine: string): S | undefined {
+    const from = this._state;
+    if (!legal[from].includes(to)) {
+      this.ctx.logger.error({ tx: this.id, from, to }, `illegal ${machine} transaction transition`);
+      return undefined;
+    }
+    this._state = to;
+    (this as unknown as Transaction<S, TransactionEvents<S>>).emit('stateChange', from, to);
+    return from;
+  }
+
   /** Called by subclasses when reaching Terminated: clears timers, tells the layer, emits 'terminated' once. */
   protected finish(): void {
     this.disarmAll();
