@@ -180,13 +180,6 @@ export class Pbx {
       if (!this.binding) return;
       const sipCallId = m.callId;
       if (!sipCallId) return;
-      const entry: Omit<LadderEntry, 'leg'> = {
-        at: Date.now(),
-        direction,
-        summary: m.isRequest ? `${m.method} ${m.uriText} SIP/2.0` : `SIP/2.0 ${m.status} ${m.reason}`,
-        remote: `${remote.address}:${remote.port}`,
-        transport: remote.transport,
-      };
       const where = this.binding.legOf(sipCallId);
       const call = where && this.engine.registry.getById(where.callId);
       if (!where || !call) {
@@ -194,6 +187,13 @@ export class Pbx {
         // A message of a call that has ended (the 200 to its BYE, retransmissions): no ladder will take it, and
         // queueing it kept a thousand ended calls' messages alive under load (bench/call-rate.js).
         if (where && where.callId !== '') return;
+        const entry: Omit<LadderEntry, 'leg'> = {
+          at: Date.now(),
+          direction,
+          summary: m.isRequest ? `${m.method} ${m.uriText} SIP/2.0` : `SIP/2.0 ${m.status} ${m.reason}`,
+          remote: `${remote.address}:${remote.port}`,
+          transport: remote.transport,
+        };
         let list = pending.get(sipCallId);
         if (!list) {
           if (pending.size >= 1000) pending.delete(pending.keys().next().value!);
@@ -202,12 +202,25 @@ export class Pbx {
         if (list.length < 20) list.push({ entry, bytes });
         return;
       }
-      const early = pending.get(sipCallId);
-      if (early) {
-        pending.delete(sipCallId);
-        for (const e of early) call.ladder.append({ ...e.entry, leg: where.leg }, e.bytes);
+      if (pending.size > 0) {
+        const early = pending.get(sipCallId);
+        if (early) {
+          pending.delete(sipCallId);
+          for (const e of early) call.ladder.append({ ...e.entry, leg: where.leg }, e.bytes);
+        }
       }
-      call.ladder.append({ ...entry, leg: where.leg }, bytes);
+      // One entry object per message, handed over to the ladder (no copies: bench/call-rate.js).
+      call.ladder.adopt(
+        {
+          at: Date.now(),
+          direction,
+          leg: where.leg,
+          summary: m.isRequest ? `${m.method} ${m.uriText} SIP/2.0` : `SIP/2.0 ${m.status} ${m.reason}`,
+          remote: `${remote.address}:${remote.port}`,
+          transport: remote.transport,
+        },
+        bytes,
+      );
     };
     const transport = ua.transport;
     const send = transport.send.bind(transport);

@@ -24,7 +24,6 @@ import {
   mergeFmtp,
   parseSdp,
   processAnswer,
-  serializeSdp,
   SdpError,
   SdpLocalSession,
   type SdpCodecPreference,
@@ -38,9 +37,26 @@ import type { Logger } from '../log.js';
 // Codec availability is a property of the process (wasm files, native addon), found by file-system probes in
 // listCodecs(): asked once, not twice per call (it was a hot spot in bench/call-rate.js).
 let usableCodecs: Set<string> | undefined;
+/**
+ * codecPreferences() results by codec list: every call asks for the same few lists (a trunk's, a client's), and
+ * building the entries (registry lookups, fmtp strings) three times per call showed in bench/call-rate.js. The
+ * entries are frozen: callers derive new ones (withOpusBandLimit) instead of changing them.
+ */
+const preferenceCache = new Map<string, readonly SdpCodecPreference[]>();
+const PREFERENCE_CACHE_MAX = 256;
 
 /** SDP preference entries for canonical codec names (those this process cannot run are left out). */
 export function codecPreferences(names: readonly string[]): SdpCodecPreference[] {
+  const key = names.join('\n');
+  const cached = preferenceCache.get(key);
+  if (cached) return cached as SdpCodecPreference[];
+  const out = buildPreferences(names);
+  if (preferenceCache.size >= PREFERENCE_CACHE_MAX) preferenceCache.delete(preferenceCache.keys().next().value!);
+  preferenceCache.set(key, Object.freeze(out.map((p) => Object.freeze(p))));
+  return preferenceCache.get(key) as SdpCodecPreference[];
+}
+
+function buildPreferences(names: readonly string[]): SdpCodecPreference[] {
   const usable = (usableCodecs ??= new Set(listCodecs().map((c) => c.name.toUpperCase())));
   const out: SdpCodecPreference[] = [];
   for (const name of names) {
@@ -148,20 +164,24 @@ export class CallMedia implements MediaControl {
     const offer = parseSdp(offerText);
     const prefs = withOpusBandLimit(codecPreferences(allowed), this.otherCodec(leg.id));
     if (prefs.length === 0) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no usable codec is allowed for this leg');
-    const fresh = !this.legs.has(leg.id);
-    if (fresh) {
+    if (!this.legs.has(leg.id)) {
       // A new leg: negotiate first (the result does not depend on our port) so the relay leg is added with its
       // remote address and codecs in one worker round trip instead of addLeg + updateLeg (bench/call-rate.js).
-      const { audio: first } = answerOffer(offer, { port: 9, codecs: prefs, rtcpMux: true });
-      if (!first) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no audio stream could be accepted');
-      await this.ensureLeg(leg.id, legUpdateFrom(first));
+      // The negotiation is done once: our port only goes into the accepted audio m-line of the answer.
+      const { media, audio } = answerOffer(offer, { port: 9, codecs: prefs, rtcpMux: true });
+      if (!audio) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no audio stream could be accepted');
+      const state = await this.ensureLeg(leg.id, legUpdateFrom(audio));
+      media[audio.mediaIndex]!.port = state.port;
+      state.audio = audio;
+      state.local = state.sdp.describeText(media).text;
+      return state.local;
     }
     const state = await this.ensureLeg(leg.id);
-    const { answer, audio } = state.sdp.createAnswer(offer, { port: state.port, codecs: prefs, rtcpMux: true });
+    const { audio, text } = state.sdp.createAnswer(offer, { port: state.port, codecs: prefs, rtcpMux: true });
     if (!audio) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no audio stream could be accepted');
     state.audio = audio;
-    if (!fresh) await this.session.updateLeg(leg.id, legUpdateFrom(audio));
-    state.local = serializeSdp(answer);
+    await this.session.updateLeg(leg.id, legUpdateFrom(audio));
+    state.local = text;
     return state.local;
   }
 
@@ -174,8 +194,9 @@ export class CallMedia implements MediaControl {
     if (prefs.length === 0) throw new SdpError('DPBX_ERR_SDP_NO_COMMON_CODEC', 'no usable codec is allowed for this leg');
     const state = await this.ensureLeg(leg.id);
     if (first !== undefined) state.offeredAgainst = first;
-    state.offer = state.sdp.createOffer({ port: state.port, codecs: prefs, rtcpMux: true });
-    state.local = serializeSdp(state.offer);
+    const { offer, text } = state.sdp.createOfferText({ port: state.port, codecs: prefs, rtcpMux: true });
+    state.offer = offer;
+    state.local = text;
     return state.local;
   }
 
@@ -204,8 +225,9 @@ export class CallMedia implements MediaControl {
     // the band limit follows the codec of the leg this one is (or will be) bridged to, as in createOffer
     const prefs = withOpusBandLimit(codecPreferences(current ? moveFirst(allowed, current) : allowed), this.otherCodec(leg.id) ?? otherLeg);
     if (prefs.length === 0) return undefined;
-    state.offer = state.sdp.createOffer({ port: state.port, codecs: prefs, rtcpMux: true });
-    state.local = serializeSdp(state.offer);
+    const { offer, text } = state.sdp.createOfferText({ port: state.port, codecs: prefs, rtcpMux: true });
+    state.offer = offer;
+    state.local = text;
     state.answerInAck = true;
     return state.local;
   }
@@ -256,7 +278,7 @@ export class CallMedia implements MediaControl {
       const attributes = m.attributes.filter((a) => !directions.has(a.name));
       return { ...m, attributes: [...attributes, { name: direction }] };
     });
-    state.local = serializeSdp(state.sdp.describe(media));
+    state.local = state.sdp.describeText(media).text;
     return state.local;
   }
 

@@ -39,7 +39,12 @@ export class SipLadder {
    * CPU per call in bench/call-rate.js. The caller must not modify the buffer afterwards.
    */
   append(entry: LadderEntry, rawBytes?: Buffer): void {
-    const e: LadderEntry = { ...entry, at: entry.at ?? this.now() };
+    this.adopt({ ...entry }, rawBytes);
+  }
+
+  /** append() of an entry object the caller gives away (it is kept as is, not copied: the SIP layer's path). */
+  adopt(e: LadderEntry, rawBytes?: Buffer): void {
+    e.at ??= this.now();
     if (e.raw !== undefined) e.raw = maskSecrets(e.raw);
     this.entries.push(e);
     this.pendingRaw.push(e.raw === undefined ? rawBytes : undefined);

@@ -46,6 +46,14 @@ export class SdpLocalSession {
 
   /** Wrap m-sections into a full description; bumps the version when anything but o= changed since last time. */
   describe(media: SdpMedia[]): SessionDescription {
+    return this.describeText(media).description;
+  }
+
+  /**
+   * describe() and the description's text at once: the text is built once (describe() serialises to compare with
+   * the last SDP sent; serialising the result again cost a second serialisation per SDP in bench/call-rate.js).
+   */
+  describeText(media: SdpMedia[]): { description: SessionDescription; text: string } {
     const sd: SessionDescription = {
       version: 0,
       origin: {
@@ -69,7 +77,14 @@ export class SdpLocalSession {
     if (this.lastBody !== null && body !== this.lastBody) this.version++;
     this.lastBody = body;
     sd.origin.sessionVersion = this.version.toString();
-    return sd;
+    // The o= line (the second, after v=) is the only difference between `body` (version 0) and the final text.
+    const o = sd.origin;
+    const tail = ` ${o.netType} ${o.addrType} ${o.address}\r\n`;
+    const placeholder = `\r\no=${o.username} ${o.sessionId} 0${tail}`;
+    const text = body.includes(placeholder)
+      ? body.replace(placeholder, () => `\r\no=${o.username} ${o.sessionId} ${o.sessionVersion}${tail}`)
+      : serializeSdp(sd);
+    return { description: sd, text };
   }
 
   /** Our (re-)offer with one audio stream. */
@@ -78,8 +93,15 @@ export class SdpLocalSession {
   }
 
   /** Our answer to `offer`; throws SdpError (status 488) when nothing is acceptable. */
-  createAnswer(offer: SessionDescription, opts: SdpAnswerOptions): { answer: SessionDescription; audio: SdpNegotiatedAudio | null } {
+  createAnswer(offer: SessionDescription, opts: SdpAnswerOptions): { answer: SessionDescription; audio: SdpNegotiatedAudio | null; text: string } {
     const { media, audio } = answerOffer(offer, opts);
-    return { answer: this.describe(media), audio };
+    const { description, text } = this.describeText(media);
+    return { answer: description, audio, text };
+  }
+
+  /** Our (re-)offer and its text. */
+  createOfferText(opts: SdpMediaOptions): { offer: SessionDescription; text: string } {
+    const { description, text } = this.describeText([buildOfferMedia(opts)]);
+    return { offer: description, text };
   }
 }
