@@ -283,6 +283,9 @@ export class Pbx {
         userAgent: `dragon-pbx/${VERSION}`,
         methods: [...PBX_METHODS],
         supported: [...PBX_OPTION_TAGS],
+        // 100 Trying for every INVITE at once (docs/pbx.md): the caller stops retransmitting whatever the CallHook,
+        // the relay or a loaded event loop take before the first real answer.
+        timers: { trying: 0 },
         logger: this.logger.child({ ns: 'sip' }),
       });
       this.feedLadders(this.ua);

@@ -259,8 +259,9 @@ export class InviteServerTransaction extends Transaction<InviteServerState, Invi
         if (this.lastProvisional === undefined) {
           // §17.2.1: "The server transaction MUST generate a 100 (Trying) response unless it knows that the TU will
           // generate a provisional or final response within 200 ms, in which case it MAY generate a 100 (Trying)
-          // response." We wait 200 ms for the TU, then send it.
-          this.arm('trying', T.trying, () => this.onTryingTimer());
+          // response." We wait timers.trying (200 ms) for the TU, then send it; with trying 0, at once.
+          if (T.trying === 0) this.onTryingTimer();
+          else this.arm('trying', T.trying, () => this.onTryingTimer());
         } else {
           this.disarm('trying');
         }

@@ -10,7 +10,10 @@ export interface TimerConfig {
   t2: number;
   /** Maximum duration a message will remain in the network, default 5 s. */
   t4: number;
-  /** Delay before the INVITE server transaction sends 100 Trying on its own (RFC 3261 §17.2.1), default 200 ms. */
+  /**
+   * Delay before the INVITE server transaction sends 100 Trying on its own (RFC 3261 §17.2.1), default 200 ms;
+   * 0 sends it at once, before the TU sees the INVITE.
+   */
   trying: number;
 }
 
@@ -50,14 +53,20 @@ export interface TimerTable {
   readonly trying: number;
 }
 
-/** Validate a partial config and fill defaults; throws RangeError on a non-positive or non-finite value. */
+/**
+ * Validate a partial config and fill defaults; throws RangeError on a non-positive or non-finite value (`trying`
+ * may be 0).
+ */
 export function resolveTimerConfig(cfg?: Partial<TimerConfig>): TimerConfig {
   const out: TimerConfig = { ...DEFAULT_TIMER_CONFIG };
   if (cfg) {
     for (const k of ['t1', 't2', 't4', 'trying'] as const) {
       const v = cfg[k];
       if (v === undefined) continue;
-      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`timer ${k} must be a positive number of ms`);
+      // `trying` may be 0: the automatic 100 goes out at once (RFC 3261 §17.2.1 allows it, "MAY generate").
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (v === 0 && k !== 'trying')) {
+        throw new RangeError(k === 'trying' ? 'timer trying must be 0 or a positive number of ms' : `timer ${k} must be a positive number of ms`);
+      }
       out[k] = v;
     }
   }

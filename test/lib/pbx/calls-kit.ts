@@ -245,18 +245,23 @@ export async function rawInvite(port: number): Promise<number> {
   return (await rawInviteFinal(port)).status;
 }
 
-/** rawInvite's final response: status and the first value of a header. */
-export function rawInviteFinal(port: number): Promise<{ status: number; get(name: string): string | undefined }> {
+/** rawInvite's final response: status, the first value of a header, and the provisional statuses before it. */
+export function rawInviteFinal(port: number): Promise<{ status: number; get(name: string): string | undefined; provisional: number[] }> {
   return new Promise((resolve, reject) => {
     const sock = createSocket('udp4');
     const timer = setTimeout(() => { sock.close(); reject(new Error('no final response')); }, 60000);
+    const provisional: number[] = [];
     sock.on('message', (buf) => {
       const m = parseMessage(buf);
-      if (m.isRequest || m.status < 200) return;
+      if (m.isRequest) return;
+      if (m.status < 200) {
+        provisional.push(m.status);
+        return;
+      }
       clearTimeout(timer);
       const lp = sock.address().port;
       const ack = `ACK sip:5550000@127.0.0.1:${port} SIP/2.0\r\nVia: ${m.get('Via')}\r\nFrom: ${m.get('From')}\r\nTo: ${m.get('To')}\r\nCall-ID: ${m.callId}\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContact: <sip:t@127.0.0.1:${lp}>\r\nContent-Length: 0\r\n\r\n`;
-      sock.send(ack, port, '127.0.0.1', () => { sock.close(); resolve({ status: m.status, get: (n) => m.get(n) }); });
+      sock.send(ack, port, '127.0.0.1', () => { sock.close(); resolve({ status: m.status, get: (n) => m.get(n), provisional }); });
     });
     sock.bind(0, '127.0.0.1', () => {
       const lp = sock.address().port;

@@ -37,6 +37,15 @@ t.test('no automatic 100 when the TU sends a provisional response within 200 ms'
   tx.dispose();
 });
 
+t.test('timers.trying 0: the 100 Trying goes out at once, before the TU answers, and only once', async (t) => {
+  const { clock, net, tx, req } = inviteTx({ timers: { trying: 0 } });
+  t.same(net.responses().map((s) => [s.message.status, s.at]), [[100, 0]], '100 Trying at 0 ms, as the INVITE arrives');
+  t.ok(tx.respond(createResponse(req, 486, undefined, { toTag: 'x' })), 'the TU answers afterwards');
+  clock.advance(1000);
+  t.same(net.responses().map((s) => s.message.status).slice(0, 2), [100, 486]);
+  tx.dispose();
+});
+
 t.test('a retransmitted INVITE in Proceeding gets the most recent provisional response again', async (t) => {
   const { layer, net, tx, req, tu } = inviteTx();
   layer.receive(again(req), udpSource);

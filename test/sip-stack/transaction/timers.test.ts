@@ -28,6 +28,9 @@ t.test('bad timer options are refused', async (t) => {
   t.throws(() => resolveTimerConfig({ t1: 0 }), RangeError);
   t.throws(() => resolveTimerConfig({ t1: 5000, t2: 4000 }), RangeError);
   t.throws(() => resolveTimerConfig({ t4: Number.NaN }), RangeError);
+  t.equal(resolveTimerConfig({ trying: 0 }).trying, 0, 'trying 0: the automatic 100 at once');
+  t.throws(() => resolveTimerConfig({ trying: -1 }), RangeError);
+  t.throws(() => resolveTimerConfig({ t2: 0 }), RangeError, 'only trying may be 0');
   t.throws(() => new TransactionLayer({ send: () => ({ ok: true, transport: 'udp', localAddress: '', localPort: 0 }), tu: { receiveRequest() {} }, timers: { t1: -1 } }), { code: 'DPBX_ERR_TRANSACTION_OPTIONS' });
 });
 
