@@ -76,12 +76,34 @@ export async function skipUnlessPostgres(): Promise<false | string> {
   return skipUnless(await tcpReachable('127.0.0.1', 5432), 'PostgreSQL on 127.0.0.1:5432');
 }
 
-/** A UDP port that was free on `host` a moment ago (for peers such as sipp that need a port on their command line). */
-export function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+/**
+ * A UDP port that was free on `host` a moment ago (for peers such as sipp that need a port on their command line).
+ * Taken at random from 61000–65535: above the kernel's ephemeral range (32768–60999 by default) and the ranges the
+ * tests give their relays (20000–49999) and sipp's media (50000–60999), so nothing else of the suite — files run in
+ * parallel — binds it before the peer does (an OS-assigned port could meanwhile become another relay's RTP port).
+ */
+export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const p = 61000 + Math.floor(Math.random() * 4536);
+    if (await udpPortFree(host, p)) return p;
+  }
+  return udpPortFrom(host, 0);
+}
+
+/** Whether `port` can be bound on `host` right now. */
+function udpPortFree(host: string, port: number): Promise<boolean> {
+  return udpPortFrom(host, port).then(() => true, () => false);
+}
+
+/** Bind `port` (0: any) on `host`, release it, resolve with the port bound. */
+function udpPortFrom(host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    s.once('error', reject);
-    s.bind(0, host, () => {
+    s.once('error', (e) => {
+      s.close();
+      reject(e);
+    });
+    s.bind(port, host, () => {
       const p = s.address().port;
       s.close(() => resolve(p));
     });

@@ -123,10 +123,13 @@ export async function udpBound(port: number, peer: SippPeer): Promise<void> {
   );
 }
 
-/** Four consecutive free UDP ports from an even base (sipp's -mp takes RTP and RTCP, audio and video). */
+/**
+ * Four consecutive free UDP ports from an even base (sipp's -mp takes RTP and RTCP, audio and video), from
+ * 50000–60991: above the relays' test ranges, below freeUdpPort's.
+ */
 export async function freeMediaPort(): Promise<number> {
   for (;;) {
-    const base = 50000 + 2 * Math.floor(Math.random() * 7000);
+    const base = 50000 + 2 * Math.floor(Math.random() * 5495);
     const socks: Socket[] = [];
     let ok = true;
     for (let p = base; p < base + 4 && ok; p++) {
