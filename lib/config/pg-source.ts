@@ -266,7 +266,10 @@ export class PgConfigSource extends BaseConfigSource {
       if (!this.migrated) {
         await migratePg(this.pool, this.schema);
         this.migrated = true;
-        this.startListening();
+        // LISTEN before the first read: a change committed after the read then always sends us a NOTIFY (one
+        // committed between the read and a LISTEN not yet active would wait for the next poll — forever with
+        // CONFIG_TTL 0).
+        await this.startListening();
       }
       raw = await readConfigFromPg(this.pool, this.schema);
     } catch (err) {
@@ -281,8 +284,9 @@ export class PgConfigSource extends BaseConfigSource {
     return { config, fingerprint: JSON.stringify(raw) };
   }
 
-  private startListening(): void {
-    if (this.closed || this.listener) return;
+  /** Opens the LISTEN connection; resolves once LISTEN is active, or has failed and a retry is scheduled. */
+  private startListening(): Promise<void> {
+    if (this.closed || this.listener) return Promise.resolve();
     const client = new pg.Client({ connectionString: this.opts.connectionString });
     this.listener = client;
     const retry = (err: Error) => {
@@ -293,8 +297,8 @@ export class PgConfigSource extends BaseConfigSource {
       client.end().catch(() => {});
       if (this.closed) return;
       this.listenRetry = setTimeout(() => {
-        this.startListening();
-        void this.reload(); // changes made while we were not listening
+        // Changes made while we were not listening: read again once listening.
+        void this.startListening().then(() => this.reload());
       }, 1000);
       this.listenRetry.unref();
     };
@@ -307,10 +311,13 @@ export class PgConfigSource extends BaseConfigSource {
       if (this.debounce) clearTimeout(this.debounce);
       this.debounce = setTimeout(() => void this.reload(), 50);
     });
-    client
+    return client
       .connect()
       .then(() => client.query(`LISTEN ${PG_NOTIFY_CHANNEL}`))
-      .catch((err: Error) => retry(err));
+      .then(
+        () => undefined,
+        (err: Error) => retry(err),
+      );
   }
 
   override async close(): Promise<void> {

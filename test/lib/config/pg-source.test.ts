@@ -10,6 +10,7 @@ import {
   matchTrunkBySource,
   migratePg,
   writeConfigToPg,
+  PG_NOTIFY_CHANNEL,
   type Config,
 } from '../../../lib/config/index.js';
 import { skipUnlessPostgres } from '../../helpers/env.js';
@@ -97,6 +98,20 @@ t.test('pg backend', { skip }, async (t) => {
     t.ok(!r.ok && r.error instanceof ConfigValidationError);
     t.match(!r.ok && r.error.message, 'domains["other.test"].clients[0].codecs[0]: unknown codec "speex"');
     t.equal(src.current(), before);
+  });
+
+  await t.test('LISTEN is active once load() resolves: a NOTIFY sent right after it is not lost', async (t) => {
+    const own = schema + '_listen'; // a schema of its own (the one above now holds an invalid row); load() creates it
+    const fresh = new PgConfigSource({ connectionString: DB, schema: own, ttlSeconds: 0 });
+    t.teardown(async () => {
+      await fresh.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${own}" CASCADE`);
+    });
+    await fresh.load();
+    await admin.query('SELECT pg_notify($1, $2)', [PG_NOTIFY_CHANNEL, own]);
+    // Delivered to an active LISTEN within milliseconds; give it a generous second, then it was lost.
+    for (let i = 0; i < 100 && fresh.pgCounters.notifications === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    t.equal(fresh.pgCounters.notifications, 1, 'the notification arrived');
   });
 
   await t.test('database unreachable on first load → typed error', async (t) => {
