@@ -174,9 +174,19 @@ export class Pbx {
     // Messages that come before their call exists (the first INVITE, a 401, an outbound INVITE sent before its
     // Call-ID is registered) wait here briefly, bounded, and are flushed with the call's next message.
     // Entries keep the message's wire bytes; the text is built only when the API reads the ladder (SipLadder).
-    type Pending = { entry: Omit<LadderEntry, 'leg'>; bytes: Buffer };
+    type Pending = { entry: LadderEntry; bytes: Buffer };
     const pending = new Map<string, Pending[]>();
-    const add = (direction: 'in' | 'out', m: SipMessageAny, bytes: Buffer, remote: { address: string; port: number; transport: string }) => {
+    type Remote = { address: string; port: number; transport: string };
+    /** The ladder entry of a message (`leg` '' while the call is not known yet). */
+    const entryOf = (direction: 'in' | 'out', m: SipMessageAny, remote: Remote, leg: string): LadderEntry => ({
+      at: Date.now(),
+      direction,
+      leg,
+      summary: m.isRequest ? `${m.method} ${m.uriText} SIP/2.0` : `SIP/2.0 ${m.status} ${m.reason}`,
+      remote: `${remote.address}:${remote.port}`,
+      transport: remote.transport,
+    });
+    const add = (direction: 'in' | 'out', m: SipMessageAny, bytes: Buffer, remote: Remote) => {
       if (!this.binding) return;
       const sipCallId = m.callId;
       if (!sipCallId) return;
@@ -187,13 +197,7 @@ export class Pbx {
         // A message of a call that has ended (the 200 to its BYE, retransmissions): no ladder will take it, and
         // queueing it kept a thousand ended calls' messages alive under load (bench/call-rate.js).
         if (where && where.callId !== '') return;
-        const entry: Omit<LadderEntry, 'leg'> = {
-          at: Date.now(),
-          direction,
-          summary: m.isRequest ? `${m.method} ${m.uriText} SIP/2.0` : `SIP/2.0 ${m.status} ${m.reason}`,
-          remote: `${remote.address}:${remote.port}`,
-          transport: remote.transport,
-        };
+        const entry = entryOf(direction, m, remote, '');
         let list = pending.get(sipCallId);
         if (!list) {
           if (pending.size >= 1000) pending.delete(pending.keys().next().value!);
@@ -210,17 +214,7 @@ export class Pbx {
         }
       }
       // One entry object per message, handed over to the ladder (no copies: bench/call-rate.js).
-      call.ladder.adopt(
-        {
-          at: Date.now(),
-          direction,
-          leg: where.leg,
-          summary: m.isRequest ? `${m.method} ${m.uriText} SIP/2.0` : `SIP/2.0 ${m.status} ${m.reason}`,
-          remote: `${remote.address}:${remote.port}`,
-          transport: remote.transport,
-        },
-        bytes,
-      );
+      call.ladder.adopt(entryOf(direction, m, remote, where.leg), bytes);
     };
     const transport = ua.transport;
     const send = transport.send.bind(transport);
