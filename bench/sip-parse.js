@@ -25,8 +25,11 @@
 //
 // Usage: npx tsc -p tsconfig.json && node bench/sip-parse.js [--quick]
 // Figures are messages per CPU second (user + system of this process, median of the rounds), so a busy machine
-// skews them less than wall time would; the libraries are interleaved inside each round. CPU time is read once
-// per batch of at least 2,000 messages, so the clock read (a system call) is not part of the figures.
+// skews them less than wall time would. Inside each round the libraries take turns in 8 short slices, and each
+// ratio is the median of the per-round ratios (ours against the peer in the same round): this host's speed drifts
+// by up to 40 % within seconds, and a ratio of separate medians could then compare a fast round with a slow one.
+// CPU time is read once per batch of at least 2,000 messages, so the clock read (a system call) is not part of the
+// figures.
 // Output: progress on stderr; one line `BENCH {json}` on stdout (DESIGN.md contract).
 import { createRequire } from 'node:module';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -183,11 +186,11 @@ function pass(fn, set) {
 }
 
 /**
- * Messages per CPU second over `set`, running passes for about `ms` of CPU time. CPU time (user + system of
- * this process), not wall time: the figure then does not depend on what else the machine is running. The clock
- * is read once per batch of passes covering at least 2,000 messages.
+ * Runs passes of `fn` over `set` for about `ms` of CPU time; returns { n: messages, us: CPU microseconds }. CPU time
+ * (user + system of this process), not wall time: the figure then depends less on what else the machine is running.
+ * The clock is read once per batch of passes covering at least 2,000 messages.
  */
-function measure(fn, set, ms) {
+function run(fn, set, ms) {
   const batch = Math.max(1, Math.ceil(2000 / set.length));
   let n = 0;
   const c0 = process.cpuUsage();
@@ -199,7 +202,25 @@ function measure(fn, set, ms) {
     const c = process.cpuUsage(c0);
     used = c.user + c.system;
   } while (used < limit);
-  return n / (used / 1e6);
+  return { n, us: used };
+}
+
+/**
+ * One round: every library in turn over `set` in SLICES short slices (ours, ours-strict, sip, drachtio, ours, ...),
+ * so that a change of the machine's speed during the round (this host's CPU speed drifts by up to 40 % within
+ * seconds) hits every library alike. Returns messages per CPU second per library for the round.
+ */
+const SLICES = 8;
+function round(set, ms) {
+  const acc = Object.fromEntries(names.map((n) => [n, { n: 0, us: 0 }]));
+  for (let s = 0; s < SLICES; s++) {
+    for (const name of names) {
+      const r = run(parsers[name], set, ms / SLICES);
+      acc[name].n += r.n;
+      acc[name].us += r.us;
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, acc[n].n / (acc[n].us / 1e6)]));
 }
 
 // ------------------------------------------------------------------------------------------------ run
@@ -208,19 +229,21 @@ const names = Object.keys(parsers);
 const failures = {};
 for (const name of names) {
   failures[name] = pass(parsers[name], corpus);
-  for (let i = 0; i < 3; i++) measure(parsers[name], corpus, quick ? 100 : 300); // warm-up (JIT)
+  for (let i = 0; i < 3; i++) run(parsers[name], corpus, quick ? 100 : 300); // warm-up (JIT)
 }
 log(`corpus: ${corpus.length} messages (${corpus.length - torture.length} typical, ${torture.length} RFC 4475), ${corpusBytes} bytes`);
 log(`rejected messages per pass: ${names.map((n) => `${n} ${failures[n]}`).join(', ')}`);
 
 const results = Object.fromEntries(names.map((n) => [n, { all: [], typical: [] }]));
 for (let r = 0; r < ROUNDS; r++) {
-  // Interleave the libraries inside each round so drift (thermal, other load) hits all of them alike.
+  const all = round(corpus, ROUND_MS);
+  const typ = round(typical, ROUND_MS / 2);
   for (const name of names) {
-    results[name].all.push(measure(parsers[name], corpus, ROUND_MS));
-    results[name].typical.push(measure(parsers[name], typical, ROUND_MS / 2));
+    results[name].all.push(all[name]);
+    results[name].typical.push(typ[name]);
   }
-  log(`round ${r + 1}/${ROUNDS}: ` + names.map((n) => `${n} ${Math.round(results[n].all.at(-1)).toLocaleString('en')}/s`).join(', '));
+  log(`round ${r + 1}/${ROUNDS}: ` + names.map((n) => `${n} ${Math.round(results[n].all.at(-1)).toLocaleString('en')}/s`).join(', ') +
+    ` (ours/sip ${(all.ours / all[`sip@${sipVersion}`]).toFixed(2)})`);
 }
 
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
@@ -229,6 +252,9 @@ const peers = names.filter((n) => !n.startsWith('ours'));
 const fastest = peers.reduce((a, b) => (fig[a].all >= fig[b].all ? a : b));
 const fastestTypical = peers.reduce((a, b) => (fig[a].typical >= fig[b].typical ? a : b));
 const round2 = (x) => Math.round(x * 100) / 100;
+// The ratios are medians of the per-round ratios (ours and the peer measured in the same round, interleaved), not
+// ratios of the medians: a round where the machine ran slower for everyone then still compares like with like.
+const pairedRatio = (ours, peer, key) => median(results[ours][key].map((v, i) => v / results[peer][key][i]));
 
 for (const n of names) log(`${n.padEnd(20)} corpus ${fig[n].all.toLocaleString('en').padStart(10)} msgs/s   typical ${fig[n].typical.toLocaleString('en').padStart(10)} msgs/s`);
 log(`(sink ${sink})`);
@@ -241,14 +267,14 @@ const out = {
   ours_strict_msgs_s: fig['ours-strict'].all,
   peer: fastest,
   peer_msgs_s: fig[fastest].all,
-  ratio: round2(fig.ours.all / fig[fastest].all),
-  ratio_strict: round2(fig['ours-strict'].all / fig[fastest].all),
+  ratio: round2(pairedRatio('ours', fastest, 'all')),
+  ratio_strict: round2(pairedRatio('ours-strict', fastest, 'all')),
   typical: {
     ours_msgs_s: fig.ours.typical,
     ours_strict_msgs_s: fig['ours-strict'].typical,
     peer: fastestTypical,
     peer_msgs_s: fig[fastestTypical].typical,
-    ratio: round2(fig.ours.typical / fig[fastestTypical].typical),
+    ratio: round2(pairedRatio('ours', fastestTypical, 'typical')),
   },
   peers: Object.fromEntries(peers.map((p) => [p, { msgs_s: fig[p].all, typical_msgs_s: fig[p].typical }])),
   rejected_per_pass: failures,
