@@ -8,7 +8,7 @@
 import { type SipRequest, type SipResponse, type SipUri, type AddressInput, createRequest, createResponse,
   generateCallId, generateTag, parseUri } from '../message/index.js';
 import type { SendTarget } from '../transport/index.js';
-import type { ClientTransaction, InviteClientTransaction, ServerTransaction } from '../transaction/index.js';
+import type { ClientTransaction, ClientTransactionUser, InviteClientTransaction, ServerTransaction } from '../transaction/index.js';
 import { type Dialog, DialogState, isReliableProvisional, negotiateAsUac, retryAfter422,
   uacSessionTimerHeaders } from '../dialog/index.js';
 import { DigestClient } from '../auth/index.js';
@@ -93,6 +93,10 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
   private _session: Session | undefined;
   /** Other forks' 2xx already ACKed and BYEd: To tag → ACK (re-sent on retransmission). */
   private readonly lostForks = new Map<string, SipRequest>();
+  /** The winning 2xx's To tag and our ACK for it (re-sent for each retransmission of that 2xx). */
+  private winnerAck: [tag: string, ack: SipRequest] | undefined;
+  /** What the INVITE's client transactions call: this INVITE, then (release()) what is left of it. */
+  private readonly link: { tu: InviteTu };
   private readonly earlyDialogs = new Set<Dialog>();
   private settle!: (r: InviteResult) => void;
 
@@ -107,6 +111,12 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
     this.callId = o.callId ?? generateCallId();
     this.fromTag = generateTag();
     this.result = new Promise<InviteResult>((resolve) => (this.settle = resolve));
+    this.link = {
+      tu: {
+        receiveResponse: (res, tx) => this.receiveResponse(res, tx),
+        transactionEnded: (tx) => this.transactionEnded(tx),
+      },
+    };
     this._request = this.build(1);
     if (o.auth !== undefined) this.digest = new DigestClient(o.auth);
   }
@@ -165,10 +175,7 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
       this.fail(487, 'Request Terminated', undefined);
       return;
     }
-    void this.ua.startClientTransaction(req, this.o.destination, {
-      receiveResponse: (res, tx) => this.receiveResponse(res, tx),
-      terminated: (tx) => this.transactionEnded(tx),
-    }).then((tx) => {
+    void this.ua.startClientTransaction(req, this.o.destination, linkedUser(this.link)).then((tx) => {
       if (tx === undefined) return;
       this.tx = tx as InviteClientTransaction;
       // cancel() was called while the target was being resolved.
@@ -233,12 +240,6 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
     }
   }
 
-  private ackFor(dialog: Dialog, res: SipResponse): SipRequest {
-    const transport = this.ua.transportFor(dialog.routeSet[0]?.uri ?? dialog.remoteTarget, this.o.destination);
-    const ack = dialog.createAck(res, { via: this.ua.via(transport) });
-    if (!ack.has('User-Agent')) this.ua.decorate(ack);
-    return ack;
-  }
 
   private receive2xx(res: SipResponse): void {
     const tag = safeToTag(res);
@@ -258,7 +259,7 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
     this.earlyDialogs.delete(dialog);
     let ack: SipRequest;
     try {
-      ack = this.ackFor(dialog, res);
+      ack = ackFor(this.ua, dialog, res, this.o.destination);
     } catch (err) {
       this.ua.logger.warn({ err: String(err) }, 'cannot build the ACK for a 2xx');
       return;
@@ -273,12 +274,13 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
       // A 2xx crossing our CANCEL ends the same way (§9.1: the CANCEL had no effect on an answered INVITE).
       if (tag !== undefined) this.lostForks.set(tag, ack);
       this.ua.unregisterUsage(dialog.key, this);
-      this.byeDialog(dialog);
+      byeLostFork(this.ua, dialog, this.o.destination);
       if (this.winner !== undefined) this.emit('forkAnswered', res);
       else this.fail(487, 'Request Terminated (answered after CANCEL, ended with BYE)', res);
       return;
     }
     this.winner = dialog;
+    if (tag !== undefined) this.winnerAck = [tag, ack];
     const session = new Session(this.ua, dialog, {
       role: 'uac',
       waitingForAck: false,
@@ -288,22 +290,12 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
       ...(this.digest !== undefined ? { digest: this.digest } : {}),
     });
     this._session = session;
+    session.on('terminated', () => this.release());
     // RFC 4028 §7.2: the Session-Expires of the 2xx is the agreement (absent: no session timer).
     if (this.ua.sessionTimers !== undefined) session.startTimer(negotiateAsUac(res), 'uac');
     this.transition(UacInviteState.Accepted);
     this.emit('accepted', session, res);
     this.settle({ ok: true, session, response: res });
-  }
-
-  private byeDialog(dialog: Dialog): void {
-    try {
-      const transport = this.ua.transportFor(dialog.routeSet[0]?.uri ?? dialog.remoteTarget, this.o.destination);
-      const bye = dialog.createBye({ via: this.ua.via(transport) });
-      this.ua.decorate(bye);
-      void this.ua.request(bye, this.o.destination);
-    } catch (err) {
-      this.ua.logger.debug({ err: String(err) }, 'BYE for a lost fork not sent');
-    }
   }
 
   private receiveFailure(res: SipResponse): void {
@@ -367,6 +359,20 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
     this.earlyDialogs.clear();
   }
 
+  /**
+   * The call is over: the INVITE's client transaction (RFC 6026 Accepted, 64*T1) goes on with what is left of this
+   * INVITE, which re-sends the ACK for a retransmitted 2xx and ACKs and BYEs a late fork's. This object (its
+   * Session, dialogs, listeners and the application's closures) is then no longer reachable from the transaction
+   * layer, so a finished call does not keep its memory for 32 s (bench/call-rate.js heap per call).
+   */
+  private release(): void {
+    const acks = new Map(this.lostForks);
+    if (this.winnerAck !== undefined) acks.set(this.winnerAck[0], this.winnerAck[1]);
+    this.link.tu = new AnsweredInvite(this.ua, this._request, this.o.destination, acks);
+    this.endEarlyDialogs();
+    this.dropListeners();
+  }
+
   // ------------------------------------------------------------------ requests in early dialogs
 
   /** @internal DialogUsage */
@@ -382,6 +388,77 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
 
   /** @internal DialogUsage */
   receiveAck(): void {}
+}
+
+/** What an INVITE's client transaction calls (see UacInvite.release()). */
+interface InviteTu {
+  receiveResponse(res: SipResponse, tx: ClientTransaction | undefined): void;
+  transactionEnded(tx: ClientTransaction): void;
+}
+
+/**
+ * The transaction user of an INVITE: calls whatever the link points at. Built outside any UacInvite method: closures
+ * made inside one would share that method's context, which holds `this`, and keep the UacInvite alive anyway.
+ */
+function linkedUser(link: { tu: InviteTu }): ClientTransactionUser {
+  return {
+    receiveResponse: (res, tx) => link.tu.receiveResponse(res, tx),
+    terminated: (tx) => link.tu.transactionEnded(tx),
+  };
+}
+
+/** The ACK for a 2xx (RFC 3261 §13.2.2.4), sent towards the dialog's first route or remote target. */
+function ackFor(ua: UaCore, dialog: Dialog, res: SipResponse, destination: SendTarget | undefined): SipRequest {
+  const transport = ua.transportFor(dialog.routeSet[0]?.uri ?? dialog.remoteTarget, destination);
+  const ack = dialog.createAck(res, { via: ua.via(transport) });
+  if (!ack.has('User-Agent')) ua.decorate(ack);
+  return ack;
+}
+
+/** BYE for the dialog of a 2xx we do not want (a second fork, or one crossing our CANCEL). */
+function byeLostFork(ua: UaCore, dialog: Dialog, destination: SendTarget | undefined): void {
+  try {
+    const transport = ua.transportFor(dialog.routeSet[0]?.uri ?? dialog.remoteTarget, destination);
+    const bye = dialog.createBye({ via: ua.via(transport) });
+    ua.decorate(bye);
+    void ua.request(bye, destination);
+  } catch (err) {
+    ua.logger.debug({ err: String(err) }, 'BYE for a lost fork not sent');
+  }
+}
+
+/**
+ * What is left of an INVITE once its call is over, for the rest of its client transaction's life: the ACK of each
+ * 2xx already answered, re-sent for a retransmission (§13.2.2.4); a 2xx from a fork never seen before is ACKed and
+ * BYEd, as during the call.
+ */
+class AnsweredInvite implements InviteTu {
+  constructor(private readonly ua: UaCore, private readonly request: SipRequest,
+    private readonly destination: SendTarget | undefined, private readonly acks: Map<string, SipRequest>) {}
+
+  receiveResponse(res: SipResponse, tx: ClientTransaction | undefined): void {
+    if (res.status < 200 || res.status >= 300 || (tx !== undefined && tx.request !== this.request)) return;
+    const tag = safeToTag(res);
+    const known = tag === undefined ? undefined : this.acks.get(tag);
+    if (known !== undefined) {
+      void this.ua.sendAck(known, this.destination);
+      return;
+    }
+    const dialog = this.ua.dialogs.receiveInviteResponse(this.request, res).dialog;
+    if (dialog === undefined || tag === undefined) return;
+    let ack: SipRequest;
+    try {
+      ack = ackFor(this.ua, dialog, res, this.destination);
+    } catch (err) {
+      this.ua.logger.warn({ err: String(err) }, 'cannot build the ACK for a 2xx');
+      return;
+    }
+    this.acks.set(tag, ack);
+    void this.ua.sendAck(ack, this.destination);
+    byeLostFork(this.ua, dialog, this.destination);
+  }
+
+  transactionEnded(): void {}
 }
 
 /** `<uri>` without URI headers, for a default To. */

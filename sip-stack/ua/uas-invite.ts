@@ -6,7 +6,7 @@
  */
 import type { SipRequest, SipResponse } from '../message/index.js';
 import type { MessageSource } from '../transport/index.js';
-import type { InviteServerTransaction, ServerTransaction } from '../transaction/index.js';
+import type { InviteServerTransaction, ServerTransaction, TransactionError } from '../transaction/index.js';
 import { Dialog, DialogState, ReliableProvisionalSender, addDialogHeaders, type UasSessionTimerResult } from '../dialog/index.js';
 import { type DialogUsage, type ResponseOptions, type UaCore, stringHeaders } from './core.js';
 import { UaEmitter } from './emitter.js';
@@ -80,8 +80,21 @@ export class UasInvite extends UaEmitter<UasInviteEvents> implements DialogUsage
     // §9.2: "The To tag of the response to the CANCEL and the To tag in the response to the original request
     // SHOULD be the same" — use the transaction's tag for everything.
     this.localTag = tx.ensureLocalTag();
-    tx.on('cancel', (cancel) => this.cancelledBy(cancel));
-    tx.on('transportError', (err) => this.emit('error', err));
+    tx.on('cancel', this.onCancel);
+    tx.on('transportError', this.onTransportError);
+  }
+
+  private readonly onCancel = (cancel: SipRequest): void => this.cancelledBy(cancel);
+  private readonly onTransportError = (err: TransactionError): void => void this.emit('error', err);
+
+  /**
+   * The call is over: the server transaction (kept 64*T1 for retransmissions) forgets this INVITE, and with it the
+   * Session, dialog and the application's closures (bench/call-rate.js heap per call).
+   */
+  private release(): void {
+    this.transaction.off('cancel', this.onCancel);
+    this.transaction.off('transportError', this.onTransportError);
+    this.dropListeners();
   }
 
   get state(): UasInviteState {
@@ -220,6 +233,7 @@ export class UasInvite extends UaEmitter<UasInviteEvents> implements DialogUsage
       throw new UaError('DPBX_ERR_UA_STATE', 'the INVITE transaction no longer accepts a 2xx (cancelled?)');
     }
     this._session = session;
+    session.on('terminated', () => this.release());
     if (st?.action === 'accept' && st.agreement !== undefined) session.startTimer(st.agreement, 'uas');
     this.transition(UasInviteState.Accepted);
     this.closeReliable();
