@@ -80,7 +80,6 @@ export class InviteClientTransaction extends Transaction<InviteClientState, Invi
   private ack: SipRequest | undefined;
   private pendingCancel: CancelOptions | undefined;
   private cancelSent = false;
-  private _lastResponse: SipResponse | undefined;
 
   /** @internal use TransactionLayer.sendRequest(). */
   constructor(ctx: TransactionContext, id: string, request: SipRequest, target: SendTarget, user: ClientTransactionUser, startCancel: StartCancel) {
@@ -94,10 +93,6 @@ export class InviteClientTransaction extends Transaction<InviteClientState, Invi
     return this._state === S.Terminated;
   }
 
-  /** The last response passed to the TU. */
-  get lastResponse(): SipResponse | undefined {
-    return this._lastResponse;
-  }
 
   /** True once a CANCEL was sent (or is waiting for the first provisional response). */
   get cancelRequested(): boolean {
@@ -196,7 +191,7 @@ export class InviteClientTransaction extends Transaction<InviteClientState, Invi
   }
 
   private toTu(res: SipResponse): void {
-    this._lastResponse = res;
+    this._lastStatus = res.status;
     this.ctx.callTu('receiveResponse', () => this.user.receiveResponse(res, this));
   }
 

@@ -107,7 +107,7 @@ export class InviteServerTransaction extends Transaction<InviteServerState, Invi
 
   /** True once a final response was sent. */
   get finalSent(): boolean {
-    return this.lastFinal !== undefined;
+    return this._lastStatus !== undefined && this._lastStatus >= 200;
   }
 
   /** The To tag of the responses sent so far (the first tagged response's), if any. */
@@ -118,11 +118,6 @@ export class InviteServerTransaction extends Transaction<InviteServerState, Invi
   /** True when a CANCEL matched this transaction (§9.2). */
   get cancelled(): boolean {
     return this._cancelled;
-  }
-
-  /** The last response sent (final, else provisional). */
-  get lastResponse(): SipResponse | undefined {
-    return this.lastFinal ?? this.lastProvisional;
   }
 
   /** @internal Arm the automatic-100 timer. */
@@ -147,13 +142,16 @@ export class InviteServerTransaction extends Transaction<InviteServerState, Invi
           // server transaction is in the "Proceeding" state, each of these MUST be passed to the transport layer
           // for transmission."
           this.lastProvisional = res;
+          this._lastStatus = st;
           void this.sendMessage(res, this.responseTarget, false);
           this.transition(S.Proceeding);
         } else if (st < 300) {
           // RFC 6026 §8.5: "If, while in the "Proceeding" state, the TU passes a 2xx response to the server
           // transaction, the server transaction MUST pass this response to the transport layer for transmission
           // ... The server transaction MUST then transition to the "Accepted" state."
-          this.lastFinal = res;
+          // Nothing re-sends this 2xx from here (the UAS core retransmits it): it is not kept, nor the provisional.
+          this.lastProvisional = undefined;
+          this._lastStatus = st;
           void this.sendMessage(res, this.responseTarget, false);
           this.transition(S.Accepted);
         } else {
@@ -161,6 +159,8 @@ export class InviteServerTransaction extends Transaction<InviteServerState, Invi
           // 699 to the server transaction, the response MUST be passed to the transport layer for transmission,
           // and the state machine MUST enter the "Completed" state."
           this.lastFinal = res;
+          this.lastProvisional = undefined;
+          this._lastStatus = st;
           void this.sendMessage(res, this.responseTarget, false);
           this.transition(S.Completed);
         }
@@ -314,6 +314,7 @@ export class InviteServerTransaction extends Transaction<InviteServerState, Invi
     if (this._state !== S.Proceeding || this.lastProvisional !== undefined) return;
     const trying = createResponse(this.request, 100);
     this.lastProvisional = trying;
+    this._lastStatus = 100;
     void this.sendMessage(trying, this.responseTarget, false);
   }
 
@@ -328,7 +329,7 @@ export class InviteServerTransaction extends Transaction<InviteServerState, Invi
     // this case, the server transaction MUST transition to the "Terminated" state, and MUST indicate to the TU
     // that a transaction failure has occurred."
     if (this._state !== S.Completed) return;
-    const err = new TransactionError('DPBX_ERR_TRANSACTION_NO_ACK', `no ACK for ${this.lastFinal?.status ?? ''} response (Timer H, ${this.timers.H} ms)`);
+    const err = new TransactionError('DPBX_ERR_TRANSACTION_NO_ACK', `no ACK for ${this._lastStatus ?? ''} response (Timer H, ${this.timers.H} ms)`);
     this.ctx.counters.timeouts++;
     this.emit('timeout', err);
     this.ctx.callTu('transactionError', () => this.ctx.tu.transactionError?.(this, err));

@@ -72,7 +72,6 @@ export class NonInviteClientTransaction extends Transaction<NonInviteClientState
   readonly target: SendTarget;
   private readonly user: ClientTransactionUser;
   private intervalE = 0;
-  private _lastResponse: SipResponse | undefined;
 
   /** @internal use TransactionLayer.sendRequest(). */
   constructor(ctx: TransactionContext, id: string, request: SipRequest, target: SendTarget, user: ClientTransactionUser) {
@@ -83,10 +82,6 @@ export class NonInviteClientTransaction extends Transaction<NonInviteClientState
 
   get terminated(): boolean {
     return this._state === S.Terminated;
-  }
-
-  get lastResponse(): SipResponse | undefined {
-    return this._lastResponse;
   }
 
   /** @internal Send the request and arm Timers E and F. */
@@ -129,7 +124,7 @@ export class NonInviteClientTransaction extends Transaction<NonInviteClientState
   }
 
   private toTu(res: SipResponse): void {
-    this._lastResponse = res;
+    this._lastStatus = res.status;
     this.ctx.callTu('receiveResponse', () => this.user.receiveResponse(res, this));
   }
 

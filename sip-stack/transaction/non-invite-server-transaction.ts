@@ -92,10 +92,6 @@ export class NonInviteServerTransaction extends Transaction<NonInviteServerState
     return this.lastFinal !== undefined;
   }
 
-  get lastResponse(): SipResponse | undefined {
-    return this.lastFinal ?? this.lastProvisional;
-  }
-
   /** Never true: only INVITE transactions are cancelled (RFC 3261 §9.2 "the CANCEL has no effect"). */
   get cancelled(): false {
     return false;
@@ -118,6 +114,7 @@ export class NonInviteServerTransaction extends Transaction<NonInviteServerState
       // layer for transmission. Any further provisional responses that are received from the TU while in the
       // "Proceeding" state MUST be passed to the transport layer for transmission."
       this.lastProvisional = res;
+      this._lastStatus = res.status;
       void this.sendMessage(res, this.responseTarget, false);
       this.transition(S.Proceeding);
     } else {
@@ -125,6 +122,8 @@ export class NonInviteServerTransaction extends Transaction<NonInviteServerState
       // "Proceeding" state, the transaction MUST enter the "Completed" state, and the response MUST be passed to
       // the transport layer for transmission." (Same from "Trying".)
       this.lastFinal = res;
+      this.lastProvisional = undefined;
+      this._lastStatus = res.status;
       void this.sendMessage(res, this.responseTarget, false);
       this.transition(S.Completed);
     }

@@ -32,6 +32,8 @@ export abstract class Transaction<S extends string, E extends { [K in keyof E]: 
   private readonly armed = new Map<string, TimerHandle>();
   private readonly listeners = new Map<PropertyKey, Listener[]>();
   private disposed = false;
+  /** Status of the last response sent (server) or passed to the TU (client). */
+  protected _lastStatus: number | undefined;
 
   protected constructor(ctx: TransactionContext, id: string, request: SipRequest, transport: string, initial: S) {
     this.ctx = ctx;
@@ -43,6 +45,15 @@ export abstract class Transaction<S extends string, E extends { [K in keyof E]: 
 
   get state(): S {
     return this._state;
+  }
+
+  /**
+   * Status of the last response sent (server transactions) or passed to the TU (client ones), undefined before
+   * any. The responses themselves are kept only while a retransmission may need them: a transaction lives on for
+   * up to 64*T1 after its final response, and a PBX must not hold every finished call's messages that long.
+   */
+  get lastStatus(): number | undefined {
+    return this._lastStatus;
   }
 
   /** True once Terminated. */
