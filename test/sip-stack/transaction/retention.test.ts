@@ -5,13 +5,13 @@
  * of a non-INVITE server transaction for a retransmitted request); `lastStatus` tells the last status either way.
  * Whether a response was let go is checked with a WeakRef after a forced GC, while the transaction still lives.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createResponse, type SipResponse } from '../../../sip-stack/message/index.js';
 import { InviteClientState, InviteServerState, NonInviteClientState, NonInviteServerState, type InviteServerTransaction,
   type NonInviteServerTransaction } from '../../../sip-stack/transaction/index.js';
-import { RecordingClientUser, again, outgoing, request, response, setup, udpSource, udpTarget } from './helpers.js';
+import { type FakeNet, RecordingClientUser, again, outgoing, request, response, setup, udpSource, udpTarget } from './helpers.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -50,20 +50,32 @@ t.test('INVITE server transaction: a 2xx (RFC 6026 Accepted) and the provisional
   tx.dispose();
 });
 
+/**
+ * `tx` sends a provisional (made here, so nothing else holds it) then `final`; checks the state and lastStatus and
+ * that the provisional is let go once the final is out. The fake network's records are cleared.
+ */
+async function provisionalLetGo(t: Test, tx: InviteServerTransaction | NonInviteServerTransaction, net: FakeNet,
+  provisional: () => SipResponse, final: SipResponse, state: string): Promise<void> {
+  let p: SipResponse | undefined = provisional();
+  const status = p.status;
+  tx.respond(p);
+  t.equal(tx.lastStatus, status, `lastStatus ${status}`);
+  tx.respond(final);
+  t.equal(tx.state, state);
+  t.equal(tx.lastStatus, final.status, `lastStatus ${final.status}`);
+  const ref = new WeakRef(p);
+  p = undefined;
+  net.clear();
+  t.ok(await collected(ref), `the ${status} is let go`);
+}
+
 t.test('INVITE server transaction: a non-2xx final is kept for Timer G, its provisional is not', async (t) => {
   const { layer, net, tu, clock } = setup();
   const req = request();
   layer.receive(req, udpSource);
   const tx = tu.requests[0]!.tx as InviteServerTransaction;
-  let ringing: SipResponse | undefined = createResponse(req, 180, undefined, { toTag: 'b' });
-  tx.respond(ringing);
-  tx.respond(createResponse(req, 486, undefined, { toTag: 'b' }));
-  t.equal(tx.state, InviteServerState.Completed);
-  t.equal(tx.lastStatus, 486);
-  const ref = new WeakRef(ringing);
-  ringing = undefined;
-  net.clear();
-  t.ok(await collected(ref), 'the 180 is let go');
+  await provisionalLetGo(t, tx, net, () => createResponse(req, 180, undefined, { toTag: 'b' }),
+    createResponse(req, 486, undefined, { toTag: 'b' }), InviteServerState.Completed);
   clock.advance(500);
   t.same(net.responses().map((s) => s.message.status), [486], 'Timer G re-sends the 486');
   tx.dispose();
@@ -74,16 +86,7 @@ t.test('non-INVITE server transaction: the final is kept for retransmitted reque
   const req = request({ method: 'BYE' });
   layer.receive(req, udpSource);
   const tx = tu.requests[0]!.tx as NonInviteServerTransaction;
-  let trying: SipResponse | undefined = createResponse(req, 100);
-  tx.respond(trying);
-  t.equal(tx.lastStatus, 100);
-  tx.respond(createResponse(req, 200));
-  t.equal(tx.state, NonInviteServerState.Completed);
-  t.equal(tx.lastStatus, 200);
-  const ref = new WeakRef(trying);
-  trying = undefined;
-  net.clear();
-  t.ok(await collected(ref), 'the 100 is let go');
+  await provisionalLetGo(t, tx, net, () => createResponse(req, 100), createResponse(req, 200), NonInviteServerState.Completed);
   layer.receive(again(req), udpSource);
   t.same(net.responses().map((s) => s.message.status), [200], 'a retransmitted BYE gets the 200 again');
   tx.dispose();
