@@ -93,7 +93,6 @@ export class InviteClientTransaction extends Transaction<InviteClientState, Invi
     return this._state === S.Terminated;
   }
 
-
   /** True once a CANCEL was sent (or is waiting for the first provisional response). */
   get cancelRequested(): boolean {
     return this.cancelSent || this.pendingCancel !== undefined;

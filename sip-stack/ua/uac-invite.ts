@@ -240,7 +240,6 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
     }
   }
 
-
   private receive2xx(res: SipResponse): void {
     const tag = safeToTag(res);
     const lost = tag === undefined ? undefined : this.lostForks.get(tag);
@@ -340,6 +339,7 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
     this.endEarlyDialogs();
     this.emit('failed', status, reason, res);
     this.settle({ ok: false, status, reason, response: res, cancelled: this.cancelled });
+    this.release();
   }
 
   private transactionEnded(tx: ClientTransaction): void {
@@ -360,8 +360,9 @@ export class UacInvite extends UaEmitter<UacInviteEvents> implements DialogUsage
   }
 
   /**
-   * The call is over: the INVITE's client transaction (RFC 6026 Accepted, 64*T1) goes on with what is left of this
-   * INVITE, which re-sends the ACK for a retransmitted 2xx and ACKs and BYEs a late fork's. This object (its
+   * The call is over (its session ended, or the INVITE failed): the INVITE's client transaction (RFC 6026 Accepted
+   * or Completed, up to 64*T1) goes on with what is left of this INVITE, which re-sends the ACK for a retransmitted
+   * 2xx and ACKs and BYEs a late fork's. This object (its
    * Session, dialogs, listeners and the application's closures) is then no longer reachable from the transaction
    * layer, so a finished call does not keep its memory for 32 s (bench/call-rate.js heap per call).
    */

@@ -79,3 +79,22 @@ t.test('§13.2.2.4 after the call: a retransmitted 2xx gets the same ACK again; 
   t.match(acksOf()[2]!.get('To'), /tag=late-fork/, 'the late fork\'s 2xx is ACKed in its own dialog');
   t.match(byesOf()[1]!.get('To'), /tag=late-fork/, 'and that dialog is ended with BYE');
 });
+
+t.test('a rejected INVITE is collectable while its client transaction waits out Timer D', async (t) => {
+  const clock = new VirtualClock();
+  const a = await makeUa({ clock });
+  const b = await makeUa({ clock });
+  t.teardown(() => Promise.all([a.ua.close(), b.ua.close()]));
+  b.ua.on('invite', (inv) => inv.reject(486));
+  let uac: UacInvite | undefined = a.ua.invite(b.uri, { body: SDP_A });
+  const r = await uac.result;
+  t.equal(r.ok ? 200 : r.status, 486);
+  const ref = new WeakRef(uac);
+  uac = undefined;
+  t.ok(a.ua.transactions.clientTransactionCount > 0, 'the INVITE client transaction is still there (Completed, Timer D)');
+  for (let i = 0; i < 5 && ref.deref() !== undefined; i++) {
+    await turn();
+    gc();
+  }
+  t.equal(ref.deref(), undefined, 'the UacInvite was collected');
+});
