@@ -23,9 +23,11 @@
 //   node bench/call-rate.js [--quick] [--hold-ms=500] [--step-secs=4] [--rates=100,200,400] [--only=pbx|direct]
 //                           [--profile]   (runs the PBX under `node --cpu-prof` at the highest passing rate and
 //                                          prints the top self-time functions on stderr)
+//                           [--memory]    (instead of the ramp: heap an ended call holds while its transactions
+//                                          live, from two heap snapshots of the PBX; BENCH name call-rate-memory)
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -121,7 +123,7 @@ async function waitReady(port, child, what, timeoutMs = 15000) {
 }
 
 /** The PBX in its own process, on a temp config: one trunk (127.0.0.1/32) whose CallHook is a file: script. */
-async function startPbx(work, uasPort, { profileDir } = {}) {
+async function startPbx(work, uasPort, { profileDir, nodeFlags = [] } = {}) {
   const sipPort = await freeUdpPort();
   const config = {
     domains: {
@@ -147,7 +149,7 @@ async function startPbx(work, uasPort, { profileDir } = {}) {
     CONFIG_FILE: join(work, 'config.json'), LOGLEVEL: 'warn', WEBPORT: '0',
     RTP_PORT_MIN: String(rtpMin), RTP_PORT_MAX: String(rtpMin + 16000),
   };
-  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, BINARY] : [BINARY];
+  const nodeArgs = [...nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), BINARY];
   const child = spawn(process.execPath, nodeArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => { if (out.length < 65536) out += d; });
@@ -384,6 +386,59 @@ function summarizeProfile(dir, top = 25) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------------------------
+// --memory: what an ended call leaves in the PBX's heap
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Heap snapshot of the PBX (SIGUSR2, written into `dir`), reduced to its total in bytes by a child process. */
+async function snapshotTotal(pbx, dir) {
+  const before = new Set(readdirSync(dir));
+  pbx.child.kill('SIGUSR2');
+  let file;
+  let last = -1;
+  for (const deadline = Date.now() + 180000; Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    file ??= readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (file === undefined) continue;
+    const size = statSync(join(dir, file)).size;
+    if (size > 0 && size === last) break; // written out
+    last = size;
+  }
+  if (file === undefined) die('the PBX wrote no heap snapshot');
+  const r = await run(process.execPath, ['--max-old-space-size=8192', join(root, 'bench', 'lib', 'heap-total.js'), join(dir, file)]);
+  rmSync(join(dir, file), { force: true });
+  const total = Number(r.out.trim());
+  if (!(total > 0)) die(`cannot read the heap snapshot: ${r.out.slice(0, 300)}`);
+  return total;
+}
+
+/**
+ * RFC 3261 keeps an ended call's transactions for 64*T1 (32 s); whatever they reach stays in the heap that long,
+ * and the GC keeps marking it (at 1,500 calls/s, 48,000 calls' worth). Two equal batches of calls at MEMORY_CPS,
+ * each followed by a heap snapshot (a full GC first), all inside that window: (second total − first) / batch =
+ * bytes an ended call holds. No peer: sipp keeps no state per ended call to compare with.
+ */
+const MEMORY_CPS = 300;
+async function memoryRun(work, uas, VERSION) {
+  const batch = QUICK ? 600 : 1500;
+  const pbx = await startPbx(work, uas.port, { nodeFlags: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${work}`] });
+  try {
+    await uacStep(work, pbx.port, 100, 200); // warm-up (JIT, pools); its calls stay in both snapshots
+    const a = await uacStep(work, pbx.port, MEMORY_CPS, batch);
+    const first = await snapshotTotal(pbx, work);
+    const b = await uacStep(work, pbx.port, MEMORY_CPS, batch);
+    const second = await snapshotTotal(pbx, work);
+    log(`heap after ${batch} calls: ${round(first / 1048576, 1)} MB, after ${2 * batch}: ${round(second / 1048576, 1)} MB`);
+    if (a.failed > 0 || b.failed > 0) log(`warning: ${a.failed + b.failed} calls failed: the figure counts only the answered ones`);
+    const answered = b.ok;
+    return { name: 'call-rate-memory', version: VERSION, cps: MEMORY_CPS, batch, hold_ms: HOLD_MS,
+      heap_first_mb: round(first / 1048576, 1), heap_second_mb: round(second / 1048576, 1),
+      heap_kb_per_ended_call: answered > 0 ? round((second - first) / answered / 1024, 1) : null, failed: a.failed + b.failed };
+  } finally {
+    await pbx.stop();
+  }
+}
+
 async function main() {
   if (!existsSync(BINARY)) die(`${BINARY} is missing: build first (npx tsc -p tsconfig.json)`);
   if (!(await hasSipp())) die('sipp is not installed (apt-get install sipp)');
@@ -402,6 +457,14 @@ async function main() {
   };
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
   log(`${QUICK ? 'quick' : 'full'} run: hold ${HOLD_MS} ms, steps of ${STEP_SECS} s, sipp uas on ${uas.port}`);
+  if (flag('memory')) {
+    try {
+      process.stdout.write('BENCH ' + JSON.stringify(await memoryRun(work, uas, VERSION)) + '\n');
+    } finally {
+      await cleanup();
+    }
+    return;
+  }
   try {
     // The figures depend on the machine being otherwise idle: its size and load go into the result.
     const result = { name: 'call-rate', version: VERSION, hold_ms: HOLD_MS, step_secs: STEP_SECS,
