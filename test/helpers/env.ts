@@ -3,7 +3,7 @@
  * PostgreSQL, sipp, baresip, ffmpeg, ...) decides to skip. On a developer's machine a missing service skips the
  * test with a one-line reason; in CI (`DPBX_REQUIRE_SERVICES=1`, set by .ci/run) a missing service is a failure.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
@@ -85,9 +85,48 @@ export async function skipUnlessPostgres(): Promise<false | string> {
 export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
   for (let i = 0; i < 200; i++) {
     const p = 61000 + Math.floor(Math.random() * 4536);
-    if (await udpPortFree(host, p)) return p;
+    if (claimPort(p) && (await udpPortFree(host, p))) return p;
   }
   return udpPortFrom(host, 0);
+}
+
+/**
+ * Two test files running at once could draw the same port, and a port a file keeps for a peer it starts later (a
+ * callee's port written into a CallHook script) is not bound in between: each port handed out is claimed with a
+ * file created exclusively in PORT_CLAIMS, naming this process; another live process's claim makes the port taken.
+ * A process's claims go when it exits (or, after a crash, when a later process finds their owner gone).
+ */
+const PORT_CLAIMS = '/tmp/dpbx-test-ports';
+const claimed: number[] = [];
+function claimPort(port: number): boolean {
+  const file = join(PORT_CLAIMS, String(port));
+  try {
+    mkdirSync(PORT_CLAIMS, { recursive: true });
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+  } catch {
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(file, 'utf8'));
+    } catch {
+      return false;
+    }
+    if (owner === process.pid || processAlive(owner)) return false;
+    rmSync(file, { force: true }); // a dead process's claim
+    return claimPort(port);
+  }
+  if (claimed.length === 0) process.once('exit', () => { for (const p of claimed) rmSync(join(PORT_CLAIMS, String(p)), { force: true }); });
+  claimed.push(port);
+  return true;
+}
+
+function processAlive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Whether `port` can be bound on `host` right now. */
