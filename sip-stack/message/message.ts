@@ -1102,9 +1102,12 @@ export function cseqMismatch(method: string): SipParseError {
 export function checkRequestUri(req: SipRequest): void {
   // Not built yet (a parsed request): check the text without building the URI.
   const flags = req.uriChecked();
-  if ((flags & URI_HAS_HEADERS) !== 0) {
-    throw new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'Request-URI must not contain URI headers (RFC 3261 19.1.1)', { header: 'Request-URI' });
-  }
+  if ((flags & URI_HAS_HEADERS) !== 0) throw requestUriHeaders();
+}
+
+/** The error of a Request-URI with URI headers (checkRequestUri). */
+export function requestUriHeaders(): SipParseError {
+  return new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'Request-URI must not contain URI headers (RFC 3261 19.1.1)', { header: 'Request-URI' });
 }
 
 export class SipRequest extends SipMessage {

@@ -3,7 +3,7 @@
 import { badHeader } from './errors.js';
 import { type Params, newParams, parseHeaderParams, scanQuoted, skipWs, unquote, quote, formatParams,
   isTokenChar, BYTE_CLASS, skipWsWire, scanQuotedWire, parseHeaderParamsWire } from './scan.js';
-import { SipUri, parseUri, checkUri, checkUriWire } from './uri.js';
+import { SipUri, parseUri, checkUri, checkUriWire, scanUriWire } from './uri.js';
 
 export class NameAddr {
   /** Display name, unquoted and unescaped; undefined when absent. */
@@ -169,7 +169,7 @@ export function parseContact(s: string): NameAddr | '*' {
 /**
  * parseNameAddrAt(t, a - base, n - base, header) over the bytes of an ASCII header section (see "wire fast paths"
  * in scan.ts): the same NameAddr, or undefined (BAIL) when the value is not a well-formed name-addr / addr-spec
- * whose URI checkUriWire() accepts; the caller then runs parseNameAddrAt(), which also throws the errors.
+ * whose URI checkUriWire() (scanUriWire() in angle brackets) accepts; the caller then runs parseNameAddrAt(), which also throws the errors.
  */
 export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: string, t: string, base: number): NameAddr | undefined {
   let i = skipWsWire(b, a, n);
@@ -197,12 +197,11 @@ export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: s
     }
   }
   if (lt >= 0) {
-    let gt = lt + 1;
-    while (gt < n && b[gt] !== 0x3e) gt++;
-    if (gt >= n) return undefined;
+    // The URI's end, found and checked in one pass, must be the '>'.
     us = lt + 1;
-    ue = gt;
-    i = gt + 1;
+    ue = scanUriWire(b, us, n);
+    if (ue < 0 || ue >= n || b[ue] !== 0x3e) return undefined;
+    i = ue + 1;
   } else {
     us = i;
     while (i < n) {
@@ -212,8 +211,8 @@ export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: s
       i++;
     }
     ue = i;
+    if (checkUriWire(b, us, ue) < 0) return undefined;
   }
-  if (checkUriWire(b, us, ue) < 0) return undefined;
   const params = newParams();
   i = parseHeaderParamsWire(b, i, n, params, t, base);
   if (i < 0) return undefined;

@@ -10,9 +10,9 @@ import { SipParseError, type SipErrorResponder, parseFail, badHeader } from './e
 import { type SipLimits, resolveLimits, DEFAULT_LIMITS } from './limits.js';
 import { NAME_DFA, NAME_ACCEPT, KNOWN_HEADERS, H } from './header-names.js';
 import { BYTE_CLASS, METHOD_NAMES, latin1At, utf8At, indexOfByte } from './scan.js';
-import { SipRequest, SipResponse, WIRE_HEADERS, WIRE_STRIDE, cseqMismatch, checkRequestUri } from './message.js';
+import { SipRequest, SipResponse, WIRE_HEADERS, WIRE_STRIDE, cseqMismatch, checkRequestUri, requestUriHeaders } from './message.js';
 import { createResponse } from './builders.js';
-import { checkUriWire } from './uri.js';
+import { checkUriWire, URI_HAS_HEADERS } from './uri.js';
 
 export interface ParseOptions extends Partial<SipLimits> {
   /**
@@ -199,17 +199,20 @@ function parseStartLine(buf: Buffer, a: number, b: number, limits: SipLimits): S
   // Request-Line = Method SP Request-URI SP SIP-Version
   slRequest = true;
   let sp1 = a;
-  while (sp1 < b && buf[sp1] !== 0x20) sp1++;
-  if (sp1 >= b || sp1 === a) return parseFail('request line without Request-URI');
-  for (let i = a; i < sp1; i++) {
-    if (BYTE_CLASS[buf[i]!] !== 1) return parseFail('method is not a token');
+  while (sp1 < b && BYTE_CLASS[buf[sp1]!] === 1) sp1++;
+  if (sp1 >= b || sp1 === a || buf[sp1] !== 0x20) {
+    // Find which way the line fails, in the order the checks are documented.
+    sp1 = a;
+    while (sp1 < b && buf[sp1] !== 0x20) sp1++;
+    if (sp1 >= b || sp1 === a) return parseFail('request line without Request-URI');
+    return parseFail('method is not a token');
   }
   slMethod = methodAt(buf, a, sp1);
-  let sp2 = b - 1;
-  while (sp2 > sp1 && buf[sp2] !== 0x20) sp2--;
-  let irregular = sp2 <= sp1 + 1 || !isVersionAt(buf, sp2 + 1, b);
-  for (let i = sp1 + 1; !irregular && i < sp2; i++) if (buf[i] === 0x09 || buf[i] === 0x20) irregular = true;
-  if (irregular) {
+  // The Request-URI ends at the first SP or HT. The line is regular when that is a single SP followed by the
+  // version, which has no whitespace: then this SP is also the last one.
+  let sp2 = sp1 + 1;
+  while (sp2 < b && buf[sp2] !== 0x20 && buf[sp2] !== 0x09) sp2++;
+  if (sp2 >= b || sp2 === sp1 + 1 || buf[sp2] === 0x09 || !isVersionAt(buf, sp2 + 1, b)) {
     // RFC 4475 §3.1.2.8 (lwsruri), §3.1.2.9 (lwsstart), §3.1.2.10 (trws): whitespace inside or around the
     // Request-URI. "It is acceptable to reject this request as malformed": we do, with a 400 when the rest of
     // the request is readable enough to answer (the error is deferred until the headers are known).
@@ -336,6 +339,7 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   let nw = 0;
   let mask = 0;
   let dup = 0;
+  let clAt = -1;
   const off = SCRATCH;
   let unfolded: string[] | undefined;
   const maxLine = limits.maxHeaderLineBytes;
@@ -414,11 +418,12 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
         const bit = 1 << id;
         dup |= mask & bit;
         mask |= bit;
+        if (id === H.ContentLength && clAt < 0) clAt = nw - WIRE_STRIDE;
       }
     }
     i = eol + 1;
   }
-  return finish(buf, limits, mode, off.slice(0, nw), mask, dup, unfolded, start, headEnd, bodyStart, request, method,
+  return finish(buf, limits, mode, off.slice(0, nw), mask, dup, clAt, unfolded, start, headEnd, bodyStart, request, method,
     uriStart, uriEnd, uriText, status, reasonStart, reasonEnd, deferred);
 }
 
@@ -432,7 +437,7 @@ const SCRATCH: number[] = [];
 growScratch(64 * WIRE_STRIDE);
 
 /** The rest of parseInner() once the header lines are known: framing, the message object, the parse-time checks. */
-function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: number[], mask: number, dup: number,
+function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: number[], mask: number, dup: number, clAt: number,
   unfolded: string[] | undefined, start: number, headEnd: number, bodyStart: number, request: boolean, method: string,
   uriStart: number, uriEnd: number, uriText: string | undefined, status: number, reasonStart: number, reasonEnd: number,
   deferred: SipParseError | undefined): SipRequest | SipResponse | SipParseError {
@@ -477,7 +482,9 @@ function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: nu
   if (noEmptyLine) deferred ??= parseFail('no empty line after the header section');
   let cl = -1;
   let clLines = 0;
-  for (let k = 4; (mask & (1 << H.ContentLength)) !== 0 && k < off.length; k += WIRE_STRIDE) {
+  // The scan gives the first Content-Length line; the others are looked for only when there are others.
+  const clEnd = (dup & (1 << H.ContentLength)) !== 0 ? off.length : clAt + WIRE_STRIDE;
+  for (let k = clAt + 4; clAt >= 0 && k < clEnd; k += WIRE_STRIDE) {
     if (off[k] !== H.ContentLength) continue;
     clLines++;
     const vs = off[k - 2]!;
@@ -550,8 +557,11 @@ function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: nu
   void req.to;
   void req.callId;
   if (cseq.method !== method) return cseqMismatch(method);
-  // The Request-URI bytes, when the byte form accepts them (no URI headers), else the full check.
-  if (startAscii && uriText === undefined && checkUriWire(buf, uriStart, uriEnd) === 0) req.uriVerified();
+  // The Request-URI bytes, when the byte form reads them (URI headers are a 400, RFC 3261 §19.1.1 Table 1), else
+  // the full check.
+  const uriWire = startAscii && uriText === undefined ? checkUriWire(buf, uriStart, uriEnd) : -1;
+  if (uriWire === 0) req.uriVerified();
+  else if (uriWire === URI_HAS_HEADERS) return requestUriHeaders();
   else checkRequestUri(req);
   void req.maxForwards;
   if (hasLine(mask, H.ContentType)) void req.contentType;

@@ -374,40 +374,54 @@ const CLASS_WIRE = new Uint8Array(256);
 CLASS_WIRE.set(CLASS);
 
 /**
- * checkUri() over the bytes b[a, e) of an ASCII header section (see "wire fast paths" in scan.ts): 0 when
- * checkUri() would return 0 for the same text; -1 (BAIL) for anything else: a malformed URI, URI headers, an
- * IPv6 reference, a tel URI. The caller then runs checkUri(), which also throws the errors.
+ * checkUri() over the bytes b[a, e) of an ASCII header section (see "wire fast paths" in scan.ts): 0 or
+ * URI_HAS_HEADERS when checkUri() would return the same for the same text; -1 (BAIL) for anything else: a
+ * malformed URI, an IPv6 reference, a tel URI. The caller then runs checkUri(), which also throws the errors.
  */
 export function checkUriWire(b: Uint8Array, a: number, e: number): number {
-  if (a >= e) return -1;
+  return scanUriWire(b, a, e) === e ? scannedUriHeaders : -1;
+}
+
+/** Set by scanUriWire(): URI_HAS_HEADERS or 0 (module scratch; scans are synchronous). */
+let scannedUriHeaders = 0;
+
+/**
+ * The URI that starts at b[a] and ends at the first byte that is not a URI character (or at n): its end, when
+ * checkUri() would accept its text (scannedUriHeaders then holds checkUri()'s result); -1 (BAIL) when it would not,
+ * or for an IPv6 reference or a tel URI. In a name-addr, that end is the '>' for every URI checkUri() accepts, so
+ * one pass both finds and checks it.
+ */
+export function scanUriWire(b: Uint8Array, a: number, n: number): number {
+  scannedUriHeaders = 0;
+  if (a >= n) return -1;
   let i = a;
   let c = b[i]!;
   if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a))) return -1;
   i++;
-  while (i < e) {
+  while (i < n) {
     c = b[i]!;
     if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d ||
       c === 0x2e)) break;
     i++;
   }
-  if (i >= e || c !== 0x3a) return -1;
+  if (i >= n || c !== 0x3a) return -1;
   const p = i + 1;
   const sip = (i - a === 3 || i - a === 4) && (b[a]! | 0x20) === 0x73 && (b[a + 1]! | 0x20) === 0x69 && (b[a + 2]! | 0x20) === 0x70 &&
     (i - a === 3 || (b[a + 3]! | 0x20) === 0x73);
   if (!sip) {
-    // Every character a URI character.
-    for (let j = p; j < e; j++) if ((CLASS_WIRE[b[j]!]! & URI_CHAR) === 0) return -1;
     if (i - a === 3 && (b[a]! | 0x20) === 0x74 && (b[a + 1]! | 0x20) === 0x65 && (b[a + 2]! | 0x20) === 0x6c) return -1;
-    return p < e ? 0 : -1;
+    let j = p;
+    while (j < n && (CLASS_WIRE[b[j]!]! & URI_CHAR) !== 0) j++;
+    return j > p ? j : -1;
   }
-  // userinfo: the characters up to the first '@' (none: no userinfo, every character was checked), the first ':'
-  // before it ending the user. The characters after the '@' are checked by the host, port and parameter scans
-  // below: each stops at a character outside its class, and anything but a parameter or the end is a BAIL.
+  // userinfo: the URI characters up to the first '@' (none: no userinfo), the first ':' before it ending the user.
+  // The characters after the '@' are checked by the host, port and parameter scans below: each stops at a
+  // character outside its class, and what follows must be a parameter, the headers or the end of the URI.
   let at = -1;
   let colon = -1;
-  for (let j = p; j < e; j++) {
+  for (let j = p; j < n; j++) {
     const d = b[j]!;
-    if ((CLASS_WIRE[d]! & URI_CHAR) === 0) return -1;
+    if ((CLASS_WIRE[d]! & URI_CHAR) === 0) break;
     if (d === 0x40) { at = j; break; }
     if (d === 0x3a && colon < 0) colon = j;
   }
@@ -417,25 +431,51 @@ export function checkUriWire(b: Uint8Array, a: number, e: number): number {
     i = at + 1;
   }
   const hostStart = i;
-  while (i < e && (CLASS_WIRE[b[i]!]! & HOST_CHAR) !== 0) i++;
+  while (i < n && (CLASS_WIRE[b[i]!]! & HOST_CHAR) !== 0) i++;
   if (i === hostStart) return -1;
-  if (i < e && b[i] === 0x3a) {
-    i = scanPortWire(b, i + 1, e);
+  if (i < n && b[i] === 0x3a) {
+    i = scanPortWire(b, i + 1, n);
     if (i < 0) return -1;
   }
   // scanUriParams(), validate only.
-  while (i < e && b[i] === 0x3b) {
+  while (i < n && b[i] === 0x3b) {
     i++;
     const start = i;
     let eq = -1;
-    while (i < e) {
+    while (i < n) {
       const d = b[i]!;
-      if (d === 0x3b || d === 0x3f) break;
-      if ((CLASS_WIRE[d]! & URI_CHAR) === 0) return -1;
+      if (d === 0x3b || d === 0x3f || (CLASS_WIRE[d]! & URI_CHAR) === 0) break;
       if (d === 0x3d && eq < 0) eq = i;
       i++;
     }
     if (i !== start && (eq < 0 ? i : eq) === start) return -1;
   }
-  return i === e ? 0 : -1;
+  if (i < n && b[i] === 0x3f) return uriHeadersWire(b, i, n);
+  // Anything but the end of the URI here (a URI character the host or port scan stopped at) is a BAIL.
+  return i >= n || (CLASS_WIRE[b[i]!]! & URI_CHAR) === 0 ? i : -1;
+}
+
+/**
+ * scanUriHeaders(), validate only, over b[q, ...) from the '?' to the first byte that is not a URI character (or n):
+ * that end, with scannedUriHeaders set to URI_HAS_HEADERS when a header is present; -1 (BAIL) for a malformed
+ * component.
+ */
+function uriHeadersWire(b: Uint8Array, q: number, n: number): number {
+  let start = q + 1;
+  let eq = -1;
+  for (let j = start; ; j++) {
+    const d = j < n ? b[j]! : 0x20;
+    const end = (CLASS_WIRE[d]! & URI_CHAR) === 0;
+    if (d === 0x26 || end) {
+      if (j > start) {
+        if (eq <= start) return -1;
+        scannedUriHeaders = URI_HAS_HEADERS;
+      }
+      if (end) return j;
+      start = j + 1;
+      eq = -1;
+    } else if (d === 0x3d && eq < 0) {
+      eq = j;
+    }
+  }
 }

@@ -360,6 +360,36 @@ t.test('the byte fast paths give what the string parsers give, or bail (every he
   for (const [k, v] of Object.entries(hits)) t.ok(v > 1000, `${k} fast path taken ${v} times`);
 });
 
+t.test('the URI byte check reads URI headers as checkUri() does (20,000 mutated URIs with a ? part)', async (t) => {
+  const r = rng(19111);
+  const bases = ['sip:user@example.com?Route=%3Csip:example.com%3E', 'sip:a@b;lr?x=1&y=2', 'sips:b.example.com:5061?subject=hi&',
+    'sip:bob@example.com?', 'sip:c@d?&&', 'sip:c@d?=x', 'sip:c@d?x', 'sip:c@d?x=&y=z', 'sip:c@d;p=1?h=%20v&q=='];
+  const alphabet = '?&=;%:@ab1.<>"';
+  const inputs = [...bases];
+  for (let k = 0; k < 20000; k++) {
+    const s = bases[Math.floor(r() * bases.length)]!;
+    const at = Math.floor(r() * (s.length + 1));
+    const c = alphabet[Math.floor(r() * alphabet.length)]!;
+    inputs.push(r() < 0.7 ? s.slice(0, at) + c + s.slice(at) : s.slice(0, at) + s.slice(at + 1));
+  }
+  let mismatches = 0;
+  const seen = new Map<number, number>();
+  for (const u of inputs) {
+    const line = `INVITE ${u} SIP/2.0`;
+    const fast = checkUriWire(Buffer.from(line, 'latin1'), 7, 7 + u.length);
+    seen.set(fast, (seen.get(fast) ?? 0) + 1);
+    if (fast < 0) continue;
+    let slow: number | string;
+    try { slow = checkUri(u, 'Request-URI'); } catch (e) { slow = `throws ${(e as Error).message}`; }
+    if (slow !== fast && mismatches++ < 20) t.fail(`${JSON.stringify(u)}: fast ${fast} vs string ${slow}`);
+  }
+  t.equal(mismatches, 0, 'no URI where the byte check disagreed with checkUri()');
+  t.ok((seen.get(URI_HAS_HEADERS) ?? 0) > 1000, `URI headers found by the byte check ${seen.get(URI_HAS_HEADERS)} times`);
+  t.ok((seen.get(0) ?? 0) > 100, `URIs without headers accepted ${seen.get(0)} times`);
+  t.ok((seen.get(-1) ?? 0) > 100, `bails ${seen.get(-1)} times`);
+  t.equal(checkUriWire(Buffer.from('sip:c@d?x'), 0, 9), -1, 'a header without "=" is left to checkUri(), which throws');
+});
+
 t.test('a string body gets a buffer of its own (not a slice of the shared pool that a lingering message would pin)', async (t) => {
   const sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8\r\n';
   const req = new SipRequest('INVITE', 'sip:bob@example.com');
