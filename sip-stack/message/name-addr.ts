@@ -169,7 +169,8 @@ export function parseContact(s: string): NameAddr | '*' {
 /**
  * parseNameAddrAt(t, a - base, n - base, header) over the bytes of an ASCII header section (see "wire fast paths"
  * in scan.ts): the same NameAddr, or undefined (BAIL) when the value is not a well-formed name-addr / addr-spec
- * whose URI checkUriWire() (scanUriWire() in angle brackets) accepts; the caller then runs parseNameAddrAt(), which also throws the errors.
+ * whose URI checkUriWire() (scanUriWire() in angle brackets) accepts; the caller then runs parseNameAddrAt(), which
+ * also throws the errors.
  */
 export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: string, t: string, base: number): NameAddr | undefined {
   let i = skipWsWire(b, a, n);
