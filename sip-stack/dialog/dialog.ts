@@ -5,7 +5,7 @@
 
 import { randomInt } from 'node:crypto';
 import { type CSeq, type NameAddr, type SipRequest, type SipResponse, type SipUri, type Via, type HeaderValueInput,
-  createRequest, parseNameAddr, parseUri } from '../message/index.js';
+  createRequest, parseNameAddr } from '../message/index.js';
 import { DialogError } from './errors.js';
 import { type DialogId, dialogKey } from './dialog-id.js';
 import { RSeqTracker, buildRAck, type RSeqVerdict } from './reliable-provisional.js';
@@ -68,17 +68,11 @@ function dialogBasis(invite: SipRequest, res: SipResponse): { to: NameAddr & { t
   return { to: to as NameAddr & { tag: string }, from, callId, cseq };
 }
 
-function cloneNameAddr(n: NameAddr, header: string): NameAddr {
-  return parseNameAddr(n.toString(), header);
-}
 
-function cloneUri(u: SipUri): SipUri {
-  return parseUri(u.toString());
-}
 
 /** URI parameters not allowed in a Request-URI (RFC 3261 §19.1.1 table): method; URI headers are stripped too. */
 function asRequestUri(u: SipUri): SipUri {
-  const c = cloneUri(u);
+  const c = u.clone();
   delete c.params['method'];
   for (const k of Object.keys(c.headers)) delete c.headers[k];
   return c;
@@ -169,13 +163,13 @@ export class Dialog {
       // §12.1.2: "The remote target MUST be set to the URI from the Contact header field of the response."
       const contact = res.contact;
       let remoteTarget: SipUri;
-      if (Array.isArray(contact) && contact.length > 0) remoteTarget = cloneUri(contact[0]!.uri);
-      else if (res.status < 200) remoteTarget = cloneUri(invite.uri); // deviation: tolerate 18x without Contact until the 2xx
+      if (Array.isArray(contact) && contact.length > 0) remoteTarget = contact[0]!.uri.clone();
+      else if (res.status < 200) remoteTarget = invite.uri.clone(); // deviation: tolerate 18x without Contact until the 2xx
       else return { ok: false, reason: '2xx without Contact' };
       const localContact = invite.contact;
-      const localUri = cloneNameAddr(from, 'From');
+      const localUri = from.clone();
       localUri.tag = undefined;
-      const remoteUri = cloneNameAddr(invite.to ?? to, 'To');
+      const remoteUri = (invite.to ?? to).clone();
       remoteUri.tag = undefined;
       const d = new Dialog({
         role: 'uac',
@@ -185,10 +179,10 @@ export class Dialog {
         // field of the request. The remote sequence number MUST be empty".
         localSeq: cseq.seq, remoteSeq: undefined,
         remoteTarget,
-        localTarget: Array.isArray(localContact) && localContact.length > 0 ? cloneNameAddr(localContact[0]!, 'Contact') : undefined,
+        localTarget: Array.isArray(localContact) && localContact.length > 0 ? localContact[0]!.clone() : undefined,
         // §12.1.2: "The route set MUST be set to the list of URIs in the Record-Route header field from the
         // response, taken in reverse order and preserving all URI parameters."
-        routeSet: res.recordRoute.map((r) => cloneNameAddr(r, 'Route')).reverse(),
+        routeSet: res.recordRoute.map((r) => r.clone()).reverse(),
         secure: invite.uri.scheme === 'sips',
       });
       d.lastLocalInvite = invite;
@@ -212,9 +206,9 @@ export class Dialog {
       const contact = invite.contact;
       if (!Array.isArray(contact) || contact.length === 0) return { ok: false, reason: 'INVITE without Contact' };
       const ours = res.contact;
-      const localUri = cloneNameAddr(invite.to ?? to, 'To');
+      const localUri = (invite.to ?? to).clone();
       localUri.tag = undefined;
-      const remoteUri = cloneNameAddr(from, 'From');
+      const remoteUri = from.clone();
       remoteUri.tag = undefined;
       const d = new Dialog({
         role: 'uas',
@@ -225,11 +219,11 @@ export class Dialog {
         // §12.1.1: "The remote sequence number MUST be set to the value of the sequence number in the CSeq header
         // field of the request. The local sequence number MUST be empty."
         localSeq: undefined, remoteSeq: cseq.seq,
-        remoteTarget: cloneUri(contact[0]!.uri),
-        localTarget: Array.isArray(ours) && ours.length > 0 ? cloneNameAddr(ours[0]!, 'Contact') : undefined,
+        remoteTarget: contact[0]!.uri.clone(),
+        localTarget: Array.isArray(ours) && ours.length > 0 ? ours[0]!.clone() : undefined,
         // §12.1.1: "The route set MUST be set to the list of URIs in the Record-Route header field from the
         // request, taken in order and preserving all URI parameters."
-        routeSet: invite.recordRoute.map((r) => cloneNameAddr(r, 'Route')),
+        routeSet: invite.recordRoute.map((r) => r.clone()),
         secure: invite.uri.scheme === 'sips',
       });
       if (res.status >= 200) d.awaitingAck = cseq.seq;
@@ -317,7 +311,7 @@ export class Dialog {
         if (this._state === DialogState.Early) {
           // §13.2.2.4 / §12.1.2: the 2xx recomputes the route set (reversed Record-Route of the response).
           try {
-            this.routeSet = res.recordRoute.map((r) => cloneNameAddr(r, 'Route')).reverse();
+            this.routeSet = res.recordRoute.map((r) => r.clone()).reverse();
           } catch {
             // keep the route set of the provisional
           }
@@ -347,7 +341,7 @@ export class Dialog {
   private refreshTarget(m: SipRequest | SipResponse): void {
     try {
       const c = m.contact;
-      if (Array.isArray(c) && c.length > 0) this.remoteTarget = cloneUri(c[0]!.uri);
+      if (Array.isArray(c) && c.length > 0) this.remoteTarget = c[0]!.uri.clone();
     } catch {
       // A malformed Contact leaves the target as it was.
     }
@@ -509,7 +503,7 @@ export class Dialog {
       throw new DialogError('DPBX_ERR_DIALOG_PENDING', 'an UPDATE of ours is in progress on this dialog');
     }
     if (o.contact !== undefined) {
-      this.localTarget = typeof o.contact === 'string' ? parseNameAddr(o.contact, 'Contact') : cloneNameAddr(o.contact, 'Contact');
+      this.localTarget = typeof o.contact === 'string' ? parseNameAddr(o.contact, 'Contact') : o.contact.clone();
     }
     // §12.2.1.1: "The CSeq header field value MUST be the local sequence number + 1 ... If the local sequence
     // number is empty, an initial value MUST be chosen" (we start at 1).
@@ -557,9 +551,9 @@ export class Dialog {
   }
 
   private build(method: string, seq: number, o: InDialogRequestOptions): SipRequest {
-    const to = cloneNameAddr(this.remoteUri, 'To');
+    const to = this.remoteUri.clone();
     if (this.remoteTag !== '') to.tag = this.remoteTag;
-    const from = cloneNameAddr(this.localUri, 'From');
+    const from = this.localUri.clone();
     // §12.2.1.1: Request-URI and Route. "If the route set is empty, the UAC MUST place the remote target URI into
     // the Request-URI. The UAC MUST NOT add a Route header field to the request."
     let uri: SipUri = asRequestUri(this.remoteTarget);

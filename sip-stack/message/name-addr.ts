@@ -1,7 +1,7 @@
 // name-addr / addr-spec values (RFC 3261 §20.10, §25.1): From, To, Contact, Route, Record-Route, Refer-To, ...
 
 import { badHeader } from './errors.js';
-import { type Params, newParams, parseHeaderParams, scanQuoted, skipWs, unquote, quote, formatParams,
+import { type Params, newParams, copyParams, parseHeaderParams, scanQuoted, skipWs, unquote, quote, formatParams,
   isTokenChar, BYTE_CLASS, skipWsWire, scanQuotedWire, parseHeaderParamsWire } from './scan.js';
 import { SipUri, parseUri, checkUri, checkUriWire, scanUriWire } from './uri.js';
 
@@ -39,6 +39,20 @@ export class NameAddr {
     const na = new NameAddr(undefined as unknown as SipUri, displayName, params);
     na._uriText = uriText;
     na._uriHeader = header;
+    return na;
+  }
+
+  /**
+   * A copy with its own parameters and URI: what parseNameAddr(String(this)) would give, without serializing and
+   * parsing it again. A URI not built yet stays unbuilt in the copy (its text was checked when it was parsed).
+   */
+  clone(): NameAddr {
+    const u = this._uri;
+    const dn = this.displayName;
+    const na = new NameAddr(u === undefined ? (undefined as unknown as SipUri) : u.clone(), dn === '' ? undefined : dn,
+      copyParams(this.params));
+    na._uriText = this._uriText;
+    na._uriHeader = this._uriHeader;
     return na;
   }
 

@@ -304,6 +304,19 @@ function paramName(k: number, s: string, a: number, b: number): string {
 }
 
 /** Serialize a parameter map as `;name=value;flag`. */
+/**
+ * A copy of a parameter dictionary as formatParams() then parseHeaderParams() (or a URI's wire form then its parser)
+ * would give it: names lowercase, a flag (null or undefined) as null.
+ */
+export function copyParams(p: Params): Params {
+  const out = newParams();
+  for (const k in p) {
+    const v = p[k];
+    out[lowerName(k, 0, k.length)] = v === null || v === undefined ? null : v;
+  }
+  return out;
+}
+
 export function formatParams(p: Params): string {
   let out = '';
   for (const k in p) {

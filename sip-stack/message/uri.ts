@@ -2,7 +2,8 @@
 // Parsing is a single forward scan; user, password, parameter values and header values are %-decoded.
 
 import { SipParseError, badHeader } from './errors.js';
-import { type Params, newParams, newDict, percentDecode, percentEncode, isTokenChar, lowerName, scanPort, scanPortWire, scannedPort } from './scan.js';
+import { type Params, newParams, newDict, copyParams, percentDecode, percentEncode, isTokenChar, lowerName, scanPort, scanPortWire,
+  scannedPort } from './scan.js';
 
 /** A parsed URI. For sip/sips/tel every field is filled; other schemes keep everything after `scheme:` in `opaque`. */
 export class SipUri {
@@ -52,6 +53,21 @@ export class SipUri {
   get hostname(): string {
     const h = this.host;
     return (h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h).toLowerCase();
+  }
+
+  /**
+   * A copy with parameter and header dictionaries of its own: the URI parseUri(String(this)) would give (names of
+   * parameters lowercase, a flag as null, no empty user), without serializing and parsing it again.
+   */
+  clone(): SipUri {
+    const sip = this.opaque === undefined && this.scheme !== 'tel';
+    const user = sip && this.user === '' ? undefined : this.user;
+    const headers = newDict<string>();
+    for (const k in this.headers) headers[k] = this.headers[k]!;
+    return new SipUri({
+      scheme: this.scheme, user, password: sip && user === undefined ? undefined : this.password, host: this.host,
+      port: this.port, params: copyParams(this.params), headers, opaque: this.opaque,
+    }, this.raw);
   }
 
   /** Wire form (re-escaped as needed). */

@@ -466,7 +466,7 @@ class AnsweredInvite implements InviteTu {
 class SipUriNameAddr {
   constructor(private readonly uri: SipUri) {}
   toString(): string {
-    const u = parseUri(this.uri.toString());
+    const u = this.uri.clone();
     for (const k of Object.keys(u.headers)) delete u.headers[k];
     return `<${u.toString()}>`;
   }
