@@ -1,8 +1,7 @@
 // Builders the UA layers need: requests, responses (RFC 3261 §8.2.6.2), branch / tag / Call-ID generators.
 
 import { randomBytes } from 'node:crypto';
-import { SipRequest, SipResponse, type HeaderField, type HeaderValueInput } from './message.js';
-import { lookupHeaderName } from './header-names.js';
+import { SipRequest, SipResponse, type HeaderValueInput } from './message.js';
 import { SipUri } from './uri.js';
 import { NameAddr, parseNameAddr } from './name-addr.js';
 import { Via, BRANCH_MAGIC_COOKIE } from './via.js';
@@ -120,13 +119,19 @@ export interface CreateResponseOptions {
   contentType?: string;
 }
 
-function hasTag(toValue: string): boolean {
+/** The request lines a response copies (RFC 3261 §8.2.6.2), and Timestamp for a 100 Trying (§8.2.6.1). */
+const copied = (key: string): boolean => key === 'via' || key === 'from' || key === 'to' || key === 'call-id' || key === 'cseq';
+const copiedTo100 = (key: string): boolean => copied(key) || key === 'timestamp';
+
+/** Whether the request's To has a tag: its parsed value (cached), or a textual look when it does not parse. */
+function hasToTag(req: SipRequest, toValue: string): boolean {
   try {
-    return parseNameAddr(toValue, 'To').tag !== undefined;
+    const to = req.to;
+    if (to !== undefined) return to.tag !== undefined;
   } catch {
     // Unparseable To (only reachable from error responses): look for the parameter textually.
-    return /;\s*tag\s*=/i.test(toValue);
   }
+  return /;\s*tag\s*=/i.test(toValue);
 }
 
 /**
@@ -136,19 +141,14 @@ function hasTag(toValue: string): boolean {
  */
 export function createResponse(req: SipRequest, status: number, reason?: string, o?: CreateResponseOptions): SipResponse {
   if (!Number.isInteger(status) || status < 100 || status > 699) throw new TypeError('SIP status must be 100..699');
-  const fields: HeaderField[] = [];
-  for (const h of req.headers) {
-    if (h.key === 'via' || h.key === 'from' || h.key === 'call-id' || h.key === 'cseq' ||
-      (status === 100 && h.key === 'timestamp')) {
-      fields.push({ key: h.key, name: lookupHeaderName(h.key).canonical, value: h.value });
-    } else if (h.key === 'to') {
-      let value = h.value;
-      if (o?.toTag !== undefined && o.toTag !== false && !hasTag(value)) {
-        const tag = o.toTag === true ? generateTag() : o.toTag;
-        value = `${value};tag=${tag}`;
-      }
-      fields.push({ key: 'to', name: 'To', value });
-    }
+  // The request's lines are picked without reading `req.headers`, which would turn a parsed request into field mode.
+  const fields = req.pickLines(status === 100 ? copiedTo100 : copied);
+  const tagged = o?.toTag !== undefined && o.toTag !== false;
+  for (let i = 0; tagged && i < fields.length; i++) {
+    const h = fields[i]!;
+    if (h.key !== 'to' || hasToTag(req, h.value)) continue;
+    const tag = o!.toTag === true ? generateTag() : o!.toTag as string;
+    fields[i] = { key: 'to', name: 'To', value: `${h.value};tag=${tag}` };
   }
   const res = new SipResponse(status, reason ?? defaultReason(status), fields);
   appendHeaders(res, o?.headers);

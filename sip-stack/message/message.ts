@@ -386,6 +386,27 @@ export abstract class SipMessage {
     return fs;
   }
 
+  /**
+   * The lines whose lowercase key `pick` accepts, in wire order, as fields with the canonical name of known headers:
+   * what createResponse() copies from a request. Unlike `headers`, a parsed message stays in wire mode.
+   * @internal
+   */
+  pickLines(pick: (key: string) => boolean): HeaderField[] {
+    const out: HeaderField[] = [];
+    const fs = this._fields;
+    if (fs !== undefined) {
+      for (const h of fs) if (pick(h.key)) out.push({ key: h.key, name: lookupHeaderName(h.key).canonical, value: h.value });
+      return out;
+    }
+    const off = this._off!;
+    for (let k = 0, i = 0; k < off.length; k += WIRE_STRIDE, i++) {
+      const id = off[k + 4]!;
+      const hn = id >= 0 ? KNOWN_HEADERS[id]! : lookupHeaderName(this.decode(off[k]!, off[k + 1]!));
+      if (pick(hn.key)) out.push({ key: hn.key, name: hn.canonical, value: this.valueAt(i) });
+    }
+    return out;
+  }
+
   // ------------------------------------------------------------ generic header access
 
   /** All header lines in wire order. */

@@ -373,4 +373,17 @@ t.test('createRequest / createResponse (RFC 3261 §8.1.1, §8.2.6.2)', async (t)
     'an existing To tag is kept');
   const trying = createResponse(parseMessage(wire([...base, 'Timestamp: 54'])) as SipRequest, 100);
   t.equal(trying.get('Timestamp'), '54', '100 Trying copies Timestamp (§8.2.6.1)');
+  // The same response from a parsed request (wire mode) and from the same request in field mode; answering a parsed
+  // request leaves it in wire mode (reading `headers` would not).
+  const raw = wire([...base, 'Timestamp: 54', 'Via: SIP/2.0/UDP second.example.com;branch=z9hG4bK2']);
+  const inWire = parseMessage(raw) as SipRequest;
+  const inFields = parseMessage(raw) as SipRequest;
+  void inFields.headers;
+  for (const [status, o] of [[100, {}], [180, { toTag: 'x' }], [486, { toTag: true }]] as const) {
+    const a = createResponse(inWire, status, undefined, o).toString();
+    const b = createResponse(inFields, status, undefined, o).toString();
+    t.equal(a.replace(/tag=[0-9a-f]{16}/, 'tag=T'), b.replace(/tag=[0-9a-f]{16}/, 'tag=T'), `${status}: same response in both modes`);
+  }
+  t.ok((inWire as unknown as { _off?: unknown })._off !== undefined, 'the parsed request is still in wire mode');
+  t.ok((inFields as unknown as { _off?: unknown })._off === undefined, '(reading headers switches to field mode)');
 });
