@@ -75,6 +75,11 @@ export function clientTransactionKey(msg: SipRequest | SipResponse): string | un
   const branch = msg.topVia?.branch;
   const method = msg.cseq?.method;
   if (branch === undefined || method === undefined) return undefined;
+  return clientKey(branch, method);
+}
+
+/** The client transaction key of a top Via branch and a CSeq method (clientTransactionKey). */
+export function clientKey(branch: string, method: string): string {
   return `${branch}|${method}`;
 }
 

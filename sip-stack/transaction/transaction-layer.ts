@@ -9,7 +9,7 @@ import { type MessageSource, type SendResult, type SendTarget, TransportError, r
 import { type Clock, systemTimerClock } from './clock.js';
 import { type TimerConfig, type TimerTable, isReliableTransport, resolveTimerConfig, timerValues } from './timers.js';
 import { TransactionError } from './errors.js';
-import { clientTransactionKey, mergedRequestKey, rfc2543AckKey, serverTransactionKey } from './matching.js';
+import { clientKey, clientTransactionKey, mergedRequestKey, rfc2543AckKey, serverTransactionKey } from './matching.js';
 import { type RequestPolicy, checkRequest } from './request-checks.js';
 import { InviteClientTransaction } from './invite-client-transaction.js';
 import { NonInviteClientTransaction } from './non-invite-client-transaction.js';
@@ -313,7 +313,8 @@ export class TransactionLayer {
       via.branch = generateBranch();
       req.setTopVia(via);
     }
-    const key = clientTransactionKey(req)!;
+    // From the Via and CSeq already read: after setTopVia() the request's topVia would be parsed again.
+    const key = clientKey(via.branch, cseq.method);
     if (this.client.has(key)) throw new TransactionError('DPBX_ERR_TRANSACTION_BAD_REQUEST', `branch ${via.branch} already used by a ${req.method} client transaction`);
     const tx: ClientTransaction = req.method === 'INVITE'
       ? new InviteClientTransaction(this.ctx, key, req, target, user, (cancel, t, u) => this.startCancel(cancel, t, u))
