@@ -68,8 +68,6 @@ function dialogBasis(invite: SipRequest, res: SipResponse): { to: NameAddr & { t
   return { to: to as NameAddr & { tag: string }, from, callId, cseq };
 }
 
-
-
 /** URI parameters not allowed in a Request-URI (RFC 3261 §19.1.1 table): method; URI headers are stripped too. */
 function asRequestUri(u: SipUri): SipUri {
   const c = u.clone();
