@@ -39,6 +39,9 @@ let SRC_B = 0;
 let WIRE_A = 0;
 let WIRE_B = 0;
 
+/** Headers whose typed value a NameAddr line primes (primeTyped). */
+const PRIMED = new Set(['from', 'to', 'contact']);
+
 /** Cache slot not computed yet (undefined is a computed "header absent"). */
 const UNSET = Symbol('unset');
 type Slot<T> = T | undefined | typeof UNSET;
@@ -471,6 +474,7 @@ export abstract class SipMessage {
         if (at < 0) fs.push(field);
         else fs[at] = field;
         this.changed(hn.key);
+        this.primeTyped(hn.key, value);
         return this;
       }
     }
@@ -494,9 +498,25 @@ export abstract class SipMessage {
   append(name: string, value: HeaderValueInput): this {
     checkName(name);
     const hn = lookupHeaderName(name);
-    this.toFieldMode().push({ key: hn.key, name: hn.canonical, value: checkValue(value) });
+    const fs = this.toFieldMode();
+    const only = value instanceof NameAddr && PRIMED.has(hn.key) && !fs.some((h) => h.key === hn.key);
+    fs.push({ key: hn.key, name: hn.canonical, value: checkValue(value) });
     this.changed(hn.key);
+    if (only) this.primeTyped(hn.key, value);
     return this;
+  }
+
+  /**
+   * After a From, To or Contact got a NameAddr as its only line: the typed value is a copy of it (NameAddr.clone()
+   * gives what parsing the line's text would, see clone.test.ts), so reading it back costs no parse. A message
+   * built in code reads its own From, To and Contact several times (dialogs, transactions, the ladder).
+   */
+  /** @internal primeTyped() for a builder that made the line's text from `value` (createResponse). */
+  primeTyped(key: string, value: HeaderValueInput): void {
+    if (!(value instanceof NameAddr)) return;
+    if (key === 'from') this._cFrom = value.clone();
+    else if (key === 'to') this._cTo = value.clone();
+    else if (key === 'contact') this._cContact = [value.clone()];
   }
 
   /** Add a header line before the first line of the same header (or first of all when there is none). */

@@ -103,3 +103,24 @@ t.test('random URIs: clone() and the round trip agree', async (t) => {
   }
   t.ok(n > 1500, `${n} URIs compared`);
 });
+
+t.test('a message built with NameAddr values reads them back as parsing its text would, without aliasing', async (t) => {
+  const { createRequest } = await import('../../../sip-stack/message/index.js');
+  const from = parseNameAddr('"Al \\"X\\"" <sip:al@example.com;Transport=TCP>;Tag=abc;flag', 'From');
+  const to = new NameAddr(parseUri('sip:bob@example.com'), 'Bob');
+  const contact = new NameAddr(parseUri('sip:al@192.0.2.1:5070;transport=tcp'));
+  const req = createRequest({ method: 'INVITE', uri: 'sip:bob@example.com', from, to, contact, via: 'SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx' });
+  const back = parseMessage(req.toBuffer());
+  t.same(nameAddrFields(req.from!), nameAddrFields(back.from!), 'From as parsed from the text');
+  t.same(nameAddrFields(req.to!), nameAddrFields(back.to!), 'To as parsed from the text');
+  const c = req.contact;
+  t.ok(Array.isArray(c) && c.length === 1);
+  t.same(nameAddrFields((c as NameAddr[])[0]!), nameAddrFields((back.contact as NameAddr[])[0]!), 'Contact as parsed');
+  t.not(req.from, from, 'a copy, not the object given');
+  from.params['tag'] = 'changed';
+  t.equal(req.from!.tag, 'abc', 'changing the object given afterwards does not change the message');
+  req.set('To', parseNameAddr('<sip:carol@example.com>;tag=9', 'To'));
+  t.equal(req.to!.uri.user, 'carol', 'set() replaces the typed value too');
+  req.append('Contact', parseNameAddr('<sip:second@example.com>', 'Contact'));
+  t.equal((req.contact as NameAddr[]).length, 2, 'a second Contact line: both read (not primed)');
+});

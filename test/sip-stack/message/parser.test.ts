@@ -383,6 +383,12 @@ t.test('createRequest / createResponse (RFC 3261 §8.1.1, §8.2.6.2)', async (t)
     const a = createResponse(inWire, status, undefined, o).toString();
     const b = createResponse(inFields, status, undefined, o).toString();
     t.equal(a.replace(/tag=[0-9a-f]{16}/, 'tag=T'), b.replace(/tag=[0-9a-f]{16}/, 'tag=T'), `${status}: same response in both modes`);
+    // The response's To is read without parsing its line (createResponse primes it): same as parsing the text.
+    const res = createResponse(inWire, status, undefined, o);
+    const to = res.to!;
+    const parsedTo = (parseMessage(res.toBuffer()) as SipResponse).to!;
+    t.same([to.displayName, Object.entries(to.params), to.uri.toString(), to.toString()],
+      [parsedTo.displayName, Object.entries(parsedTo.params), parsedTo.uri.toString(), parsedTo.toString()], `${status}: To as parsed`);
   }
   t.ok((inWire as unknown as { _off?: unknown })._off !== undefined, 'the parsed request is still in wire mode');
   t.ok((inFields as unknown as { _off?: unknown })._off === undefined, '(reading headers switches to field mode)');
