@@ -289,3 +289,23 @@ t.test('options are validated at the boundary', async (t) => {
   await t.rejects(clash.listen(), { code: 'DPBX_ERR_TRANSPORT_LISTEN' });
   await a.close();
 });
+
+t.test('UDP receive buffer: enlarged to udpReceiveBufferBytes (default 4 MiB), capped by the kernel with a warning', async (t) => {
+  // Linux caps SO_RCVBUF at net.core.rmem_max and reports twice what it granted.
+  let rmemMax = Infinity;
+  try {
+    rmemMax = Number((await import('node:fs')).readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+  } catch {
+    // not Linux: only the lower bound below is checked
+  }
+  const warnings: Array<{ obj: object; msg?: string }> = [];
+  const logger = { trace() {}, debug() {}, info() {}, error() {}, warn(obj: object, msg?: string) { warnings.push({ obj, msg }); } };
+  const dflt = await started(t, { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }], logger });
+  const got = dflt.listener('udp', 4)!.receiveBufferBytes!;
+  const want = 4 * 1024 * 1024;
+  t.ok(got >= Math.min(want, rmemMax), `default: ${got} bytes reported (rmem_max ${rmemMax})`);
+  t.equal(warnings.some((w) => /rmem_max/.test(w.msg ?? '')), got < want, 'a warning exactly when the kernel granted less');
+  const small = await started(t, { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }], udpReceiveBufferBytes: 300_000, logger });
+  const s = small.listener('udp', 4)!.receiveBufferBytes!;
+  t.ok(s >= Math.min(300_000, rmemMax) && s <= got, `asked 300,000: ${s} bytes reported`);
+});
