@@ -123,24 +123,13 @@ export interface CreateResponseOptions {
 const copied = (key: string): boolean => key === 'via' || key === 'from' || key === 'to' || key === 'call-id' || key === 'cseq';
 const copiedTo100 = (key: string): boolean => copied(key) || key === 'timestamp';
 
-/** The request's parsed To, or undefined when it does not parse. */
+/** The request's parsed To, or undefined when it is absent or does not parse. */
 function parsedTo(req: SipRequest): NameAddr | undefined {
   try {
     return req.to;
   } catch {
     return undefined;
   }
-}
-
-/** Whether the request's To has a tag: its parsed value (cached), or a textual look when it does not parse. */
-function hasToTag(req: SipRequest, toValue: string): boolean {
-  try {
-    const to = req.to;
-    if (to !== undefined) return to.tag !== undefined;
-  } catch {
-    // Unparseable To (only reachable from error responses): look for the parameter textually.
-  }
-  return /;\s*tag\s*=/i.test(toValue);
 }
 
 /**
@@ -153,20 +142,21 @@ export function createResponse(req: SipRequest, status: number, reason?: string,
   // The request's lines are picked without reading `req.headers`, which would turn a parsed request into field mode.
   const fields = req.pickLines(status === 100 ? copiedTo100 : copied);
   const tagged = o?.toTag !== undefined && o.toTag !== false;
+  const to = parsedTo(req);
   let addedTag: string | undefined;
   let toLines = 0;
   for (let i = 0; i < fields.length; i++) {
     const h = fields[i]!;
     if (h.key !== 'to') continue;
     toLines++;
-    if (!tagged || hasToTag(req, h.value)) continue;
+    // An existing tag: from the parsed To (cached), or a textual look when it does not parse (error responses).
+    if (!tagged || (to !== undefined ? to.tag !== undefined : /;\s*tag\s*=/i.test(h.value))) continue;
     const tag = addedTag = o!.toTag === true ? generateTag() : o!.toTag as string;
     fields[i] = { key: 'to', name: 'To', value: `${h.value};tag=${tag}` };
   }
   const res = new SipResponse(status, reason ?? defaultReason(status), fields);
   // The response's To is the request's with the tag appended, which parsing its text would give too.
-  const to = toLines === 1 ? parsedTo(req) : undefined;
-  if (to !== undefined) {
+  if (toLines === 1 && to !== undefined) {
     const copy = to.clone();
     if (addedTag !== undefined) copy.tag = addedTag;
     res.primeTyped('to', copy);

@@ -509,9 +509,10 @@ export abstract class SipMessage {
   /**
    * After a From, To or Contact got a NameAddr as its only line: the typed value is a copy of it (NameAddr.clone()
    * gives what parsing the line's text would, see clone.test.ts), so reading it back costs no parse. A message
-   * built in code reads its own From, To and Contact several times (dialogs, transactions, the ladder).
+   * built in code reads its own From, To and Contact several times (dialogs, transactions, the ladder). Also called
+   * by a builder that made the line's text from `value` (createResponse).
+   * @internal
    */
-  /** @internal primeTyped() for a builder that made the line's text from `value` (createResponse). */
   primeTyped(key: string, value: HeaderValueInput): void {
     if (!(value instanceof NameAddr)) return;
     if (key === 'from') this._cFrom = value.clone();

@@ -303,7 +303,6 @@ function paramName(k: number, s: string, a: number, b: number): string {
   return k >= 0 ? COMMON_PARAMS[k]! : s.slice(a, b).toLowerCase();
 }
 
-/** Serialize a parameter map as `;name=value;flag`. */
 /**
  * A copy of a parameter dictionary as formatParams() then parseHeaderParams() (or a URI's wire form then its parser)
  * would give it: names lowercase, a flag (null or undefined) as null.
@@ -317,6 +316,7 @@ export function copyParams(p: Params): Params {
   return out;
 }
 
+/** Serialize a parameter map as `;name=value;flag`. */
 export function formatParams(p: Params): string {
   let out = '';
   for (const k in p) {
