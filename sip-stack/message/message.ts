@@ -74,6 +74,12 @@ function hasWhitespace(s: string): boolean {
   return false;
 }
 
+/** The value of an *OrError() reader, or its error thrown. */
+function orThrow<T>(v: T | SipParseError): T {
+  if (v instanceof SipParseError) throw v;
+  return v;
+}
+
 /** Whether b[a, e) is non-empty and holds no comma. */
 function noComma(b: Uint8Array, a: number, e: number): boolean {
   if (a >= e) return false;
@@ -621,7 +627,7 @@ export abstract class SipMessage {
           // line without a comma (the top one, already parsed).
           const one = top !== UNSET && top !== undefined ? (noComma(this._buf, WIRE_A, WIRE_B) ? top : undefined)
             : parseViaWire(this._buf, WIRE_A, WIRE_B, this._text!, this._textStart);
-          if (one !== undefined) { out.push(one); continue; }
+          if (one !== undefined && !(one instanceof SipParseError)) { out.push(one); continue; }
         }
         const s = this.src(i);
         const a = SRC_A;
@@ -640,14 +646,38 @@ export abstract class SipMessage {
 
   /** The topmost Via (parsed without parsing the others). */
   get topVia(): Via | undefined {
+    const v = this._cTopVia;
+    return v !== UNSET && this._cVia === UNSET ? v : orThrow(this.topViaOrError());
+  }
+
+  get from(): NameAddr | undefined {
+    const v = this._cFrom;
+    return v !== UNSET ? v : orThrow(this.nameAddrOrError(H.From, 'From'));
+  }
+
+  get to(): NameAddr | undefined {
+    const v = this._cTo;
+    return v !== UNSET ? v : orThrow(this.nameAddrOrError(H.To, 'To'));
+  }
+
+  // The *OrError() readers: the getter's value, or the SipParseError it throws when the byte form already found it
+  // (returned, not thrown: the parser's checks take it so; a throw costs V8 0.3-0.5 µs, as much as parsing a small
+  // message). Errors only the string parsers find are still thrown. An error is not cached: every read fails again.
+
+  /** topVia, or its error (see above). @internal */
+  topViaOrError(): Via | SipParseError | undefined {
     const all = this._cVia;
     if (all !== UNSET) return all?.[0];
     let v = this._cTopVia;
     if (v === UNSET) {
       const i = this.indexOf(KNOWN_HEADERS[H.Via]!, 0);
-      if (i < 0) v = undefined;
-      else if (this.wire(i) && (v = parseViaWire(this._buf, WIRE_A, WIRE_B, this._text!, this._textStart)) !== undefined) {
-        // The byte form read the whole line: one via-parm.
+      const w = i >= 0 && this.wire(i) ? parseViaWire(this._buf, WIRE_A, WIRE_B, this._text!, this._textStart) : undefined;
+      if (w !== undefined) {
+        // The byte form read the whole line (one via-parm), or failed where the string parser fails.
+        if (w instanceof SipParseError) return w;
+        v = w;
+      } else if (i < 0) {
+        v = undefined;
       } else {
         const s = this.src(i);
         const a = SRC_A;
@@ -660,25 +690,30 @@ export abstract class SipMessage {
     return v;
   }
 
-  get from(): NameAddr | undefined {
-    let v = this._cFrom;
-    if (v === UNSET) {
-      const i = this.singleIndex(KNOWN_HEADERS[H.From]!);
-      v = this._cFrom = i < 0 ? undefined
-        : (this.wire(i) ? parseNameAddrWire(this._buf, WIRE_A, WIRE_B, 'From', this._text!, this._textStart) : undefined) ??
-          parseNameAddrAt(this.src(i), SRC_A, SRC_B, 'From');
-    }
-    return v;
+  /** from, or its error (see above). @internal */
+  fromOrError(): NameAddr | SipParseError | undefined {
+    const v = this._cFrom;
+    return v !== UNSET ? v : this.nameAddrOrError(H.From, 'From');
   }
 
-  get to(): NameAddr | undefined {
-    let v = this._cTo;
-    if (v === UNSET) {
-      const i = this.singleIndex(KNOWN_HEADERS[H.To]!);
-      v = this._cTo = i < 0 ? undefined
-        : (this.wire(i) ? parseNameAddrWire(this._buf, WIRE_A, WIRE_B, 'To', this._text!, this._textStart) : undefined) ??
-          parseNameAddrAt(this.src(i), SRC_A, SRC_B, 'To');
+  /** to, or its error (see above). @internal */
+  toOrError(): NameAddr | SipParseError | undefined {
+    const v = this._cTo;
+    return v !== UNSET ? v : this.nameAddrOrError(H.To, 'To');
+  }
+
+  /** Parses and caches From or To. */
+  private nameAddrOrError(id: number, header: string): NameAddr | SipParseError | undefined {
+    const i = this.singleIndex(KNOWN_HEADERS[id]!);
+    let v: NameAddr | SipParseError | undefined;
+    if (i < 0) v = undefined;
+    else {
+      v = this.wire(i) ? parseNameAddrWire(this._buf, WIRE_A, WIRE_B, header, this._text!, this._textStart) : undefined;
+      if (v instanceof SipParseError) return v;
+      v ??= parseNameAddrAt(this.src(i), SRC_A, SRC_B, header);
     }
+    if (id === H.From) this._cFrom = v;
+    else this._cTo = v;
     return v;
   }
 
@@ -694,12 +729,18 @@ export abstract class SipMessage {
   }
 
   get cseq(): CSeq | undefined {
+    const v = this._cCSeq;
+    return v !== UNSET ? v : orThrow(this.cseqOrError());
+  }
+
+  /** cseq, or its error (see the *OrError() readers above). @internal */
+  cseqOrError(): CSeq | SipParseError | undefined {
     let v = this._cCSeq;
     if (v === UNSET) {
       const i = this.singleIndex(KNOWN_HEADERS[H.CSeq]!);
-      v = this._cCSeq = i < 0 ? undefined
-        : (this.wire(i) ? parseCSeqWire(this._buf, WIRE_A, WIRE_B, this._text!, this._textStart) : undefined) ??
-          parseCSeqAt(this.src(i), SRC_A, SRC_B);
+      const w = i >= 0 && this.wire(i) ? parseCSeqWire(this._buf, WIRE_A, WIRE_B, this._text!, this._textStart) : undefined;
+      if (w instanceof SipParseError) return w;
+      v = this._cCSeq = w ?? (i < 0 ? undefined : parseCSeqAt(this.src(i), SRC_A, SRC_B));
     }
     return v;
   }
@@ -751,7 +792,8 @@ export abstract class SipMessage {
     for (let i = this.indexOf(hn, 0); i >= 0; i = this.indexOf(hn, i + 1)) {
       if (!this.wire(i)) return undefined;
       const na = parseNameAddrWire(this._buf, WIRE_A, WIRE_B, header, this._text!, this._textStart);
-      if (na === undefined) return undefined;
+      // An error is the string parsers' to find: they split the line at its commas first.
+      if (na === undefined || na instanceof SipParseError) return undefined;
       (out ??= []).push(na);
     }
     return out;

@@ -1,9 +1,9 @@
 // name-addr / addr-spec values (RFC 3261 §20.10, §25.1): From, To, Contact, Route, Record-Route, Refer-To, ...
 
-import { badHeader } from './errors.js';
+import { badHeader, type SipParseError } from './errors.js';
 import { type Params, newParams, copyParams, parseHeaderParams, scanQuoted, skipWs, unquote, quote, formatParams,
-  isTokenChar, BYTE_CLASS, skipWsWire, scanQuotedWire, parseHeaderParamsWire } from './scan.js';
-import { SipUri, parseUri, checkUri, checkUriWire, scanUriWire } from './uri.js';
+  isTokenChar, BYTE_CLASS, skipWsWire, scanQuotedWire, parseHeaderParamsWire, paramsWireError } from './scan.js';
+import { SipUri, parseUri, checkUri, checkUriWire, scanUriWire, uriError } from './uri.js';
 
 export class NameAddr {
   /** Display name, unquoted and unescaped; undefined when absent. */
@@ -182,11 +182,13 @@ export function parseContact(s: string): NameAddr | '*' {
 
 /**
  * parseNameAddrAt(t, a - base, n - base, header) over the bytes of an ASCII header section (see "wire fast paths"
- * in scan.ts): the same NameAddr, or undefined (BAIL) when the value is not a well-formed name-addr / addr-spec
- * whose URI checkUriWire() (scanUriWire() in angle brackets) accepts; the caller then runs parseNameAddrAt(), which
- * also throws the errors.
+ * in scan.ts): the same NameAddr; or the SipParseError it throws, where the bytes read so far decide it (an
+ * unterminated quote, no `<` after a quoted name, a `<` not followed by a scheme, `,` `?` `>` in an addr-spec, a
+ * malformed parameter list, text after the value); or undefined (BAIL) when the URI is one checkUriWire()
+ * (scanUriWire() in angle brackets) does not accept: the caller then runs parseNameAddrAt(), which also throws
+ * the other errors.
  */
-export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: string, t: string, base: number): NameAddr | undefined {
+export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: string, t: string, base: number): NameAddr | SipParseError | undefined {
   let i = skipWsWire(b, a, n);
   let displayName: string | undefined;
   let lt = -1;
@@ -194,13 +196,13 @@ export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: s
   let ue: number;
   if (i < n && b[i] === 0x22) {
     const end = scanQuotedWire(b, i, n);
-    if (end < 0) return undefined;
+    if (end < 0) return badHeader(header, 'unterminated quoted display name');
     // unquote(): the text between the quotes, unescaped when it holds a backslash.
     let esc = i + 1;
     while (esc < end - 1 && b[esc] !== 0x5c) esc++;
     displayName = esc < end - 1 ? unquote(t.slice(i - base, end - base)) : t.slice(i + 1 - base, end - 1 - base);
     i = skipWsWire(b, end, n);
-    if (i >= n || b[i] !== 0x3c) return undefined;
+    if (i >= n || b[i] !== 0x3c) return badHeader(header, 'quoted display name not followed by <URI>');
     lt = i;
   } else {
     // Unquoted display name: *(token LWS) directly followed by '<' (the section is ASCII: no byte >= 0x80).
@@ -214,6 +216,7 @@ export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: s
   if (lt >= 0) {
     // The URI's end, found and checked in one pass, must be the '>'.
     us = lt + 1;
+    if (us >= n || !isAlpha(b[us]!)) return noSchemeInBrackets(b, us, n, header);
     ue = scanUriWire(b, us, n);
     if (ue < 0 || ue >= n || b[ue] !== 0x3e) return undefined;
     i = ue + 1;
@@ -222,7 +225,7 @@ export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: s
     while (i < n) {
       const c = b[i]!;
       if (c === 0x3b || c === 0x20 || c === 0x09) break;
-      if (c === 0x2c || c === 0x3f || c === 0x3e) return undefined;
+      if (c === 0x2c || c === 0x3f || c === 0x3e) return badHeader(header, 'addr-spec contains , ? or > (needs <...>)');
       i++;
     }
     ue = i;
@@ -230,8 +233,23 @@ export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: s
   }
   const params = newParams();
   i = parseHeaderParamsWire(b, i, n, params, t, base);
-  if (i < 0) return undefined;
+  if (i < 0) return paramsWireError(header, t, base);
   i = skipWsWire(b, i, n);
-  if (i !== n) return undefined;
+  if (i !== n) return badHeader(header, `unexpected text '${t.slice(i - base, Math.min(n, i + 20) - base)}'`);
   return NameAddr.lazy(t.slice(us - base, ue - base), header, displayName, params);
+}
+
+function isAlpha(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+
+/**
+ * The error parseNameAddrAt() throws for `<` followed by b[us], which does not start a scheme: no `>` at all, or
+ * the text up to the first `>` is empty or has no scheme (checkUri()'s first two checks).
+ */
+function noSchemeInBrackets(b: Uint8Array, us: number, n: number, header: string): SipParseError {
+  let gt = us;
+  while (gt < n && b[gt] !== 0x3e) gt++;
+  if (gt >= n) return badHeader(header, 'missing >');
+  return uriError(gt === us ? 'is empty' : 'has no valid scheme', header);
 }

@@ -12,7 +12,7 @@ import { NAME_DFA, NAME_ACCEPT, KNOWN_HEADERS, H } from './header-names.js';
 import { BYTE_CLASS, METHOD_NAMES, latin1At, utf8At, indexOfByte } from './scan.js';
 import { SipRequest, SipResponse, WIRE_HEADERS, WIRE_STRIDE, cseqMismatch, checkRequestUri, requestUriHeaders } from './message.js';
 import { createResponse } from './builders.js';
-import { checkUriWire, URI_HAS_HEADERS } from './uri.js';
+import { checkUriWire, uriError, URI_HAS_HEADERS } from './uri.js';
 
 export interface ParseOptions extends Partial<SipLimits> {
   /**
@@ -526,13 +526,13 @@ function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: nu
     const res = new SipResponse(status, reason, WIRE_HEADERS);
     res.attachWire(buf, off, mask, dup, unfolded, text, start, headEnd, bodyStart, bodyEnd, start, rawEnd);
     if (deferred) return deferred;
-    // Every stack layer reads these; a response without them cannot be matched to a transaction.
-    const via = res.topVia;
-    if (via === undefined) return missing('Via');
-    if (res.from === undefined) return missing('From');
-    if (res.to === undefined) return missing('To');
+    // Every stack layer reads these; a response without them cannot be matched to a transaction. (The *OrError()
+    // readers return the errors the byte forms find; the string parsers' are thrown.)
+    const e = required(res.topViaOrError(), 'Via') ?? required(res.fromOrError(), 'From') ?? required(res.toOrError(), 'To');
+    if (e !== undefined) return e;
     if (res.callId === undefined) return missing('Call-ID');
-    if (res.cseq === undefined) return missing('CSeq');
+    const ec = required(res.cseqOrError(), 'CSeq');
+    if (ec !== undefined) return ec;
     if (mode.strict) res.validate();
     return res;
   }
@@ -548,20 +548,24 @@ function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: nu
   if (!hasLine(mask, H.CSeq)) return missing('CSeq');
   answerable = req;
   if (deferred) return deferred;
-  if (req.topVia === undefined) return missing('Via');
+  const via = req.topViaOrError();
+  if (via === undefined) return missing('Via');
+  if (via instanceof SipParseError) return via;
   if (!hasLine(mask, H.From)) return missing('From');
   if (!hasLine(mask, H.To)) return missing('To');
   if (!hasLine(mask, H.CallId)) return missing('Call-ID');
-  const cseq = req.cseq!;
-  void req.from;
-  void req.to;
+  const cseq = req.cseqOrError()!;
+  if (cseq instanceof SipParseError) return cseq;
+  const e = errorOf(req.fromOrError()) ?? errorOf(req.toOrError());
+  if (e !== undefined) return e;
   void req.callId;
   if (cseq.method !== method) return cseqMismatch(method);
   // The Request-URI bytes, when the byte form reads them (URI headers are a 400, RFC 3261 §19.1.1 Table 1), else
-  // the full check.
+  // the full check (which fails at once without a scheme: no letter first).
   const uriWire = startAscii && uriText === undefined ? checkUriWire(buf, uriStart, uriEnd) : -1;
   if (uriWire === 0) req.uriVerified();
   else if (uriWire === URI_HAS_HEADERS) return requestUriHeaders();
+  else if (startAscii && uriText === undefined && !isAlphaByte(buf[uriStart]!)) return uriError('has no valid scheme', 'Request-URI');
   else checkRequestUri(req);
   void req.maxForwards;
   if (hasLine(mask, H.ContentType)) void req.contentType;
@@ -573,6 +577,20 @@ function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: nu
 /** Whether the header with this id (< H.ValidatedCount) has a line (from the scan's mask). */
 function hasLine(mask: number, id: number): boolean {
   return (mask & (1 << id)) !== 0;
+}
+
+/** The error of a required header's *OrError() reading: missing, malformed, or none. */
+function required(v: unknown, h: string): SipParseError | undefined {
+  return v === undefined ? missing(h) : v instanceof SipParseError ? v : undefined;
+}
+
+/** The error of an *OrError() reading, if it is one. */
+function errorOf(v: unknown): SipParseError | undefined {
+  return v instanceof SipParseError ? v : undefined;
+}
+
+function isAlphaByte(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
 function missing(h: string): SipParseError {

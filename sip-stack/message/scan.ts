@@ -1,7 +1,7 @@
 // Hand-written scanning helpers shared by the header value parsers. No regular expressions: every loop moves
 // forward by at least one character per iteration and is bounded by the input length.
 
-import { badHeader } from './errors.js';
+import { badHeader, type SipParseError } from './errors.js';
 
 const TOKEN = new Uint8Array(128);
 for (let c = 0x30; c <= 0x39; c++) TOKEN[c] = 1;
@@ -374,8 +374,9 @@ export function percentEncode(s: string, allowed: (c: number) => boolean): strin
 // *Wire function: b[x] is the byte of character t[x - base] (t is the latin1/ASCII decoding of the header
 // section, used to cut result strings), and the function returns exactly what its string counterpart returns for
 // t[a - base, n - base), or BAIL (undefined / -1) as soon as the value leaves the common, well-formed shape. The
-// caller then runs the string parser on the same text, which also produces every error: the byte forms never
-// throw and never decide what is malformed.
+// caller then runs the string parser on the same text, which produces the error. The byte forms never throw; a few
+// (parseViaWire, parseNameAddrWire, parseCSeqWire) return the string parser's very SipParseError where the bytes
+// read so far decide it, so the parser can answer without a throw (wire.test.ts compares the errors too).
 
 /** Byte classes: bit 1 token, bit 2 SP/HT. Bytes 128..255 are in no class. */
 const WTOKEN = 1;
@@ -476,9 +477,36 @@ function commonParamWire(b: Uint8Array, a: number, e: number): number {
   return -1;
 }
 
+/** Why parseHeaderParamsWire() last returned -1 (module scratch): the error parseHeaderParams() throws there. */
+const PARAMS_EMPTY_NAME = 1;
+const PARAMS_UNTERMINATED = 2;
+const PARAMS_EMPTY_VALUE = 3;
+let paramsFail = 0;
+let paramsFailK = -1;
+let paramsFailA = 0;
+let paramsFailB = 0;
+
+function paramsFailed(why: number, k: number, a: number, b: number): number {
+  paramsFail = why;
+  paramsFailK = k;
+  paramsFailA = a;
+  paramsFailB = b;
+  return -1;
+}
+
+/**
+ * The SipParseError parseHeaderParams(t, ...) throws where parseHeaderParamsWire(b, ..., t, base) last returned -1:
+ * the two read the same characters and stop at the same one.
+ */
+export function paramsWireError(header: string, t: string, base: number): SipParseError {
+  if (paramsFail === PARAMS_EMPTY_NAME) return badHeader(header, 'empty parameter name');
+  const name = paramName(paramsFailK, t, paramsFailA - base, paramsFailB - base);
+  return badHeader(header, paramsFail === PARAMS_UNTERMINATED ? `unterminated quoted value of parameter ${name}` : `empty value of parameter ${name}`);
+}
+
 /**
  * parseHeaderParams() over bytes (see the convention above): returns the index after the last parameter, or -1
- * (BAIL) where the string form would throw.
+ * where the string form would throw (paramsWireError() then gives its error).
  */
 export function parseHeaderParamsWire(b: Uint8Array, i: number, n: number, out: Params, t: string, base: number): number {
   for (;;) {
@@ -488,7 +516,7 @@ export function parseHeaderParamsWire(b: Uint8Array, i: number, n: number, out: 
     while (i < n && BYTE_CLASS[b[i]!] === WWS) i++;
     const nameStart = i;
     while (i < n && BYTE_CLASS[b[i]!] === WTOKEN) i++;
-    if (i === nameStart) return -1;
+    if (i === nameStart) return paramsFailed(PARAMS_EMPTY_NAME, -1, i, i);
     const nameEnd = i;
     const k = commonParamWire(b, nameStart, nameEnd);
     while (i < n && BYTE_CLASS[b[i]!] === WWS) i++;
@@ -497,13 +525,13 @@ export function parseHeaderParamsWire(b: Uint8Array, i: number, n: number, out: 
       while (i < n && BYTE_CLASS[b[i]!] === WWS) i++;
       if (i < n && b[i] === 0x22) {
         const end = scanQuotedWire(b, i, n);
-        if (end < 0) return -1;
+        if (end < 0) return paramsFailed(PARAMS_UNTERMINATED, k, nameStart, nameEnd);
         storeParam(out, k, t, nameStart - base, nameEnd - base, t.slice(i - base, end - base));
         i = end;
       } else {
         const vStart = i;
         while (i < n && VALUE_STOP[b[i]!] === 0) i++;
-        if (i === vStart) return -1;
+        if (i === vStart) return paramsFailed(PARAMS_EMPTY_VALUE, k, nameStart, nameEnd);
         storeParam(out, k, t, nameStart - base, nameEnd - base, t.slice(vStart - base, i - base));
       }
     } else {

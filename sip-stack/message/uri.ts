@@ -182,11 +182,13 @@ function isUriChar(c: number): boolean {
   return c < 128 && (CLASS[c]! & URI_CHAR) !== 0;
 }
 
-function fail(what: string, header: string): SipParseError {
+/** The error of a URI in `header` that `what` (e.g. 'has no valid scheme'), as parseUri() and checkUri() throw it. */
+export function uriError(what: string, header: string): SipParseError {
   return header === 'Request-URI'
     ? new SipParseError('DPBX_ERR_SIP_PARSE', 400, `Malformed Request-URI: ${what}`, { header })
     : badHeader(header, `URI ${what}`);
 }
+const fail = uriError;
 
 /**
  * Parse a URI. `header` names the context for error messages ('Request-URI', 'To', ...).

@@ -2,7 +2,7 @@
 // Content-Type, token lists, Reason (RFC 3326), Replaces (RFC 3891), Event / Subscription-State (RFC 6665),
 // RSeq / RAck (RFC 3262).
 
-import { badHeader } from './errors.js';
+import { badHeader, type SipParseError } from './errors.js';
 import { type Params, newParams, newDict, parseHeaderParams, scanQuoted, scanToken, skipWs, unquote, quote, formatParams,
   isToken, methodName, skipWsWire, scanTokenWire, methodNameWire, scanQuotedWire, parseHeaderParamsWire } from './scan.js';
 
@@ -92,8 +92,11 @@ export function parseCSeqAt(s: string, a: number, n: number): CSeq {
   return new ParsedCSeq(v, method);
 }
 
-/** parseCSeqAt() over the bytes of an ASCII header section (see "wire fast paths" in scan.ts); undefined: BAIL. */
-export function parseCSeqWire(b: Uint8Array, a: number, n: number, t: string, base: number): CSeq | undefined {
+/**
+ * parseCSeqAt() over the bytes of an ASCII header section (see "wire fast paths" in scan.ts): the same CSeq, or the
+ * SipParseError it throws (the two read the same characters in the same order).
+ */
+export function parseCSeqWire(b: Uint8Array, a: number, n: number, t: string, base: number): CSeq | SipParseError {
   let i = skipWsWire(b, a, n);
   const st = i;
   let v = 0;
@@ -101,18 +104,18 @@ export function parseCSeqWire(b: Uint8Array, a: number, n: number, t: string, ba
     const c = b[i]!;
     if (c < 0x30 || c > 0x39) break;
     v = v * 10 + (c - 0x30);
-    if (v > 0x7fffffff) return undefined;
+    if (v > 0x7fffffff) return badHeader('CSeq', 'sequence number not below 2**31');
     i++;
   }
-  if (i === st) return undefined;
+  if (i === st) return badHeader('CSeq', 'missing sequence number');
   const sp = i;
   i = skipWsWire(b, i, n);
-  if (i === sp) return undefined;
+  if (i === sp) return badHeader('CSeq', 'missing whitespace before method');
   const ms = i;
   i = scanTokenWire(b, i, n);
-  if (i === ms) return undefined;
+  if (i === ms) return badHeader('CSeq', 'missing method');
   const method = methodNameWire(b, ms, i, t, base);
-  if (skipWsWire(b, i, n) !== n) return undefined;
+  if (skipWsWire(b, i, n) !== n) return badHeader('CSeq', 'unexpected text after method');
   return new ParsedCSeq(v, method);
 }
 

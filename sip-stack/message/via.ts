@@ -2,8 +2,8 @@
 //   via-parm = sent-protocol LWS sent-by *( SEMI via-params )
 //   sent-protocol = protocol-name SLASH protocol-version SLASH transport
 
-import { badHeader } from './errors.js';
-import { type Params, newParams, parseHeaderParams, scanToken, skipWs, formatParams, parseHeaderParamsWire, skipWsWire,
+import { badHeader, type SipParseError } from './errors.js';
+import { type Params, newParams, parseHeaderParams, scanToken, skipWs, formatParams, parseHeaderParamsWire, paramsWireError, skipWsWire,
   scanTokenWire, scanPort, scanPortWire, scannedPort } from './scan.js';
 
 export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
@@ -216,10 +216,11 @@ function transportWire(b: Uint8Array, a: number, e: number): string {
 
 /**
  * parseViaAt(t, a - base, n - base) over the bytes of an ASCII header section (see "wire fast paths" in
- * scan.ts): the same Via, or undefined (BAIL) for anything but one well-formed via-parm with a known transport
- * and a host name or IPv4 address; the caller then runs parseViaAt(), which also throws the errors.
+ * scan.ts): the same Via; or the SipParseError it throws, for a malformed parameter list after a well-formed
+ * sent-by; or undefined (BAIL) for anything else but one well-formed via-parm with a known transport and a host
+ * name or IPv4 address: the caller then runs parseViaAt(), which also throws the other errors.
  */
-export function parseViaWire(b: Uint8Array, a: number, n: number, t: string, base: number): Via | undefined {
+export function parseViaWire(b: Uint8Array, a: number, n: number, t: string, base: number): Via | SipParseError | undefined {
   let i = skipWsWire(b, a, n);
   let st = i;
   i = scanTokenWire(b, i, n);
@@ -254,7 +255,8 @@ export function parseViaWire(b: Uint8Array, a: number, n: number, t: string, bas
   }
   const params = newParams();
   i = parseHeaderParamsWire(b, i, n, params, t, base);
-  if (i < 0) return undefined;
+  // A parameter list that fails here, before any comma, fails the same way in the string parser.
+  if (i < 0) return paramsWireError('Via', t, base);
   i = skipWsWire(b, i, n);
   if (i !== n) return undefined;
   return new Via(transport, host, port, params, 'SIP', version);
