@@ -652,12 +652,12 @@ export abstract class SipMessage {
 
   get from(): NameAddr | undefined {
     const v = this._cFrom;
-    return v !== UNSET ? v : orThrow(this.nameAddrOrError(H.From, 'From'));
+    return v !== UNSET ? v : orThrow(this.fromOrError());
   }
 
   get to(): NameAddr | undefined {
     const v = this._cTo;
-    return v !== UNSET ? v : orThrow(this.nameAddrOrError(H.To, 'To'));
+    return v !== UNSET ? v : orThrow(this.toOrError());
   }
 
   // The *OrError() readers: the getter's value, or the SipParseError it throws when the byte form already found it
@@ -692,28 +692,25 @@ export abstract class SipMessage {
 
   /** from, or its error (see above). @internal */
   fromOrError(): NameAddr | SipParseError | undefined {
-    const v = this._cFrom;
-    return v !== UNSET ? v : this.nameAddrOrError(H.From, 'From');
+    let v = this._cFrom;
+    if (v === UNSET) {
+      const i = this.singleIndex(KNOWN_HEADERS[H.From]!);
+      const w = i >= 0 && this.wire(i) ? parseNameAddrWire(this._buf, WIRE_A, WIRE_B, 'From', this._text!, this._textStart) : undefined;
+      if (w instanceof SipParseError) return w;
+      v = this._cFrom = w ?? (i < 0 ? undefined : parseNameAddrAt(this.src(i), SRC_A, SRC_B, 'From'));
+    }
+    return v;
   }
 
   /** to, or its error (see above). @internal */
   toOrError(): NameAddr | SipParseError | undefined {
-    const v = this._cTo;
-    return v !== UNSET ? v : this.nameAddrOrError(H.To, 'To');
-  }
-
-  /** Parses and caches From or To. */
-  private nameAddrOrError(id: number, header: string): NameAddr | SipParseError | undefined {
-    const i = this.singleIndex(KNOWN_HEADERS[id]!);
-    let v: NameAddr | SipParseError | undefined;
-    if (i < 0) v = undefined;
-    else {
-      v = this.wire(i) ? parseNameAddrWire(this._buf, WIRE_A, WIRE_B, header, this._text!, this._textStart) : undefined;
-      if (v instanceof SipParseError) return v;
-      v ??= parseNameAddrAt(this.src(i), SRC_A, SRC_B, header);
+    let v = this._cTo;
+    if (v === UNSET) {
+      const i = this.singleIndex(KNOWN_HEADERS[H.To]!);
+      const w = i >= 0 && this.wire(i) ? parseNameAddrWire(this._buf, WIRE_A, WIRE_B, 'To', this._text!, this._textStart) : undefined;
+      if (w instanceof SipParseError) return w;
+      v = this._cTo = w ?? (i < 0 ? undefined : parseNameAddrAt(this.src(i), SRC_A, SRC_B, 'To'));
     }
-    if (id === H.From) this._cFrom = v;
-    else this._cTo = v;
     return v;
   }
 
