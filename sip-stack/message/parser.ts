@@ -289,13 +289,6 @@ function headerNameAt(buf: Buffer, off: number[], k: number): string {
   return id >= 0 ? KNOWN_HEADERS[id]!.canonical : buf.toString('latin1', off[k]!, off[k + 1]!);
 }
 
-/** buf[a, b) without leading and trailing SP / HT, decoded. */
-function pieceLws(buf: Buffer, a: number, b: number): string {
-  while (a < b && (buf[a] === 0x20 || buf[a] === 0x09)) a++;
-  while (b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)) b--;
-  return utf8At(buf, a, b);
-}
-
 /** Parse one message; the errors the scan and the checks find are returned (see parseOrError). */
 function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): SipRequest | SipResponse | SipParseError {
   const len = buf.length;
@@ -333,7 +326,7 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
 
   // Header lines: per line name start, name end, value start, value end, id (WIRE_STRIDE words). A
   // continuation line (starting with SP/HT) is unfolded into the previous value, which then lives in
-  // `unfolded` (its value start becomes -1 - index).
+  // `unfolded` (its value start becomes -1 - index; see FOLDS).
   // The words are written to SCRATCH (no growth per message) and copied out once, at the exact size. `mask` has
   // bit id set for each id < H.ValidatedCount seen, `dup` for each seen more than once.
   let nw = 0;
@@ -341,7 +334,10 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
   let dup = 0;
   let clAt = -1;
   const off = SCRATCH;
-  let unfolded: string[] | undefined;
+  // Folded headers: how many, FOLDS words used, unfolded length in bytes of the header being continued.
+  let folded = 0;
+  let nf = 0;
+  let foldBytes = 0;
   const maxLine = limits.maxHeaderLineBytes;
   const maxHeaders = limits.maxHeaders;
   let headEnd = -1;
@@ -359,23 +355,32 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
     if (c0 === 0x20 || c0 === 0x09) {
       if (nw === 0) return parseFail('continuation line without a header');
       const k = nw - WIRE_STRIDE;
-      let vs = off[k + 2]!;
-      let cur: string;
-      if (vs >= 0) {
-        cur = utf8At(buf, vs, off[k + 3]!);
-        unfolded ??= [];
-        vs = off[k + 2] = -1 - unfolded.length;
-        unfolded.push(cur);
-      } else {
-        cur = unfolded![-1 - vs]!;
+      if (off[k + 2]! >= 0) {
+        // The header's first continuation: FOLDS gets its first line's value range, the header an entry of
+        // `unfolded` (made by finish(), once the section's text is decoded).
+        if (nf + 3 > FOLDS.length) growFolds(nf + 3);
+        FOLDS[nf] = k;
+        FOLDS[nf + 1] = off[k + 2]!;
+        FOLDS[nf + 2] = off[k + 3]!;
+        nf += 3;
+        foldBytes = off[k + 3]! - off[k + 2]!;
+        off[k + 2] = -1 - folded++;
       }
-      const more = pieceLws(buf, i, le);
-      if (more.length > 0) {
-        cur = cur.length > 0 ? cur + ' ' + more : more;
-        unfolded![-1 - vs] = cur;
+      // The continuation without its LWS; a non-empty one is appended after one SP.
+      let pa = i;
+      while (pa < le && (buf[pa] === 0x20 || buf[pa] === 0x09)) pa++;
+      let pb = le;
+      while (pb > pa && (buf[pb - 1] === 0x20 || buf[pb - 1] === 0x09)) pb--;
+      if (pb > pa) {
+        if (nf + 3 > FOLDS.length) growFolds(nf + 3);
+        FOLDS[nf] = -1;
+        FOLDS[nf + 1] = pa;
+        FOLDS[nf + 2] = pb;
+        nf += 3;
+        foldBytes = foldBytes > 0 ? foldBytes + 1 + (pb - pa) : pb - pa;
       }
       off[k + 3] = le;
-      if (cur.length > maxLine) return tooLarge(`header ${headerNameAt(buf, off, k)} longer than ${maxLine} bytes`);
+      if (foldBytes > maxLine) return tooLarge(`header ${headerNameAt(buf, off, k)} longer than ${maxLine} bytes`);
     } else {
       if (le - i > maxLine) return tooLarge(`header line longer than ${maxLine} bytes`);
       // The usual line: token characters (walked through the name automaton), optional SP/HT, ':'.
@@ -423,8 +428,42 @@ function parseInner(buf: Buffer, limits: SipLimits, mode: InternalParseMode): Si
     }
     i = eol + 1;
   }
-  return finish(buf, limits, mode, off.slice(0, nw), mask, dup, clAt, unfolded, start, headEnd, bodyStart, request, method,
+  return finish(buf, limits, mode, off.slice(0, nw), mask, dup, clAt, nf, start, headEnd, bodyStart, request, method,
     uriStart, uriEnd, uriText, status, reasonStart, reasonEnd, deferred);
+}
+
+/**
+ * Folded header lines of the message being scanned, as word triples in line order: (k, a, b) opens the header at
+ * word k with its first line's value buf[a, b); each (-1, a, b) after it is one continuation, LWS-trimmed and not
+ * empty (module scratch, like SCRATCH).
+ */
+const FOLDS: number[] = [];
+
+function growFolds(n: number): void {
+  while (FOLDS.length < n) FOLDS.push(0);
+}
+
+/**
+ * The unfolded values of the scan's FOLDS words (entry j for the j-th folded header): its lines' values joined by
+ * one SP (RFC 3261 §7.3.1), each read from the header section's text, or decoded as UTF-8 when the section is not
+ * ASCII.
+ */
+function unfold(buf: Buffer, nf: number, text: string, base: number, ascii: boolean): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (let j = 0; j < nf; j += 3) {
+    const a = FOLDS[j + 1]!;
+    const b = FOLDS[j + 2]!;
+    const piece = ascii ? text.slice(a - base, b - base) : utf8At(buf, a, b);
+    if (FOLDS[j]! >= 0) {
+      if (j > 0) out.push(cur);
+      cur = piece;
+    } else {
+      cur = cur.length > 0 ? cur + ' ' + piece : piece;
+    }
+  }
+  if (nf > 0) out.push(cur);
+  return out;
 }
 
 /** SCRATCH holds at least n words (kept packed: grown by pushing). */
@@ -438,7 +477,7 @@ growScratch(64 * WIRE_STRIDE);
 
 /** The rest of parseInner() once the header lines are known: framing, the message object, the parse-time checks. */
 function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: number[], mask: number, dup: number, clAt: number,
-  unfolded: string[] | undefined, start: number, headEnd: number, bodyStart: number, request: boolean, method: string,
+  nf: number, start: number, headEnd: number, bodyStart: number, request: boolean, method: string,
   uriStart: number, uriEnd: number, uriText: string | undefined, status: number, reasonStart: number, reasonEnd: number,
   deferred: SipParseError | undefined): SipRequest | SipResponse | SipParseError {
   const len = buf.length;
@@ -458,7 +497,10 @@ function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: nu
   // are decoded as UTF-8 on their own (the value is kept in `unfolded`, like a folded line's, so it is read by the
   // string parsers).
   let startAscii = true;
-  if (!isAscii(buf)) {
+  const ascii = isAscii(buf);
+  const text = latin1At(buf, start, headEnd);
+  let unfolded = nf > 0 ? unfold(buf, nf, text, start, ascii) : undefined;
+  if (!ascii) {
     let hi = 0;
     const firstLine = off.length > 0 ? off[0]! : headEnd;
     for (let p = start; p < firstLine; p++) hi |= buf[p]!;
@@ -476,7 +518,6 @@ function finish(buf: Buffer, limits: SipLimits, mode: InternalParseMode, off: nu
       }
     }
   }
-  const text = latin1At(buf, start, headEnd);
 
   // Content-Length (RFC 3261 §18.3, §20.14).
   if (noEmptyLine) deferred ??= parseFail('no empty line after the header section');

@@ -138,6 +138,20 @@ t.test('line folding: continuation lines join the value with one space', async (
   ])) as SipRequest;
   t.same(m.cseq, { seq: 314159, method: 'INVITE' });
   t.equal(m.get('Subject'), 'I know you are there, pick up the phone');
+  // An empty first line, empty continuations between others, and several folded headers in one message.
+  const m2 = parseMessage(wire([
+    ...base.slice(0, 7),
+    'X-A:',
+    '  one',
+    ' \t ',
+    '\ttwo  ',
+    'X-B: x',
+    ' y',
+    'Contact: <sip:alice@pc33.atlanta.example.com>',
+  ])) as SipRequest;
+  t.equal(m2.get('X-A'), 'one two');
+  t.equal(m2.get('X-B'), 'x y');
+  t.equal(m2.contact !== '*' && m2.contact?.[0]?.uri.host, 'pc33.atlanta.example.com', 'the next header after the folds');
 });
 
 t.test('repeated header lines and comma lists are the same list (RFC 3261 §7.3.1)', async (t) => {
@@ -286,6 +300,11 @@ t.test('limits: each violation is a typed error with its status, never an except
   t.equal(m4.status, 513);
   const m5 = error(t, wire([...base, 'X-Fold: a', ...Array.from({ length: 10 }, () => ' ' + 'z'.repeat(30))]), { maxHeaderLineBytes: 200 });
   t.equal(m5.status, 513, 'folded lines count after unfolding');
+  // The limit counts bytes, folded or not: 70 two-byte characters on continuation lines are 140 + 2 bytes.
+  const utf8Fold = ['X-Fold: a', ...Array.from({ length: 7 }, () => ' ' + '\u00e9'.repeat(10))];
+  t.equal(error(t, wire([...base, ...utf8Fold]), { maxHeaderLineBytes: 140 }).status, 513, 'UTF-8 folded value over the limit in bytes');
+  const ok = parseMessage(wire([...base, ...utf8Fold]), { maxHeaderLineBytes: 160 });
+  t.equal(ok.get('X-Fold'), 'a ' + Array.from({ length: 7 }, () => '\u00e9'.repeat(10)).join(' '), 'and unfolded as UTF-8 under it');
   const m6 = error(t, wire([`INVITE sip:${'u'.repeat(300)}@example.com SIP/2.0`, ...base.slice(1)]), { maxUriLength: 100 });
   t.equal(m6.status, 414);
   t.equal(m6.code, 'DPBX_ERR_SIP_URI_TOO_LONG');
