@@ -146,11 +146,6 @@ function isSip20At(buf: Uint8Array, a: number, b: number): boolean {
   return b - a === 7 && buf[a + 4] === 0x32 && buf[a + 5] === 0x2e && buf[a + 6] === 0x30;
 }
 
-function isVersion(s: string): boolean {
-  const b = Buffer.from(s, 'utf8');
-  return isVersionAt(b, 0, b.length);
-}
-
 /** The method buf[a, b): known methods as their constant strings (no allocation). */
 function methodAt(buf: Buffer, a: number, b: number): string {
   const len = b - a;
@@ -216,7 +211,7 @@ function parseStartLine(buf: Buffer, a: number, b: number, limits: SipLimits): S
     // RFC 4475 §3.1.2.8 (lwsruri), §3.1.2.9 (lwsstart), §3.1.2.10 (trws): whitespace inside or around the
     // Request-URI. "It is acceptable to reject this request as malformed": we do, with a 400 when the rest of
     // the request is readable enough to answer (the error is deferred until the headers are known).
-    return lenientRequestLine(utf8At(buf, a, b));
+    return lenientRequestLine(buf, a, b);
   }
   slUriStart = sp1 + 1;
   slUriEnd = sp2;
@@ -230,31 +225,36 @@ function parseStartLine(buf: Buffer, a: number, b: number, limits: SipLimits): S
 }
 
 /**
- * A request line with extra, missing or misplaced whitespace: `Method 1*LWS Request-URI *LWS SIP-Version *LWS`.
- * Fills the scratch so the request can still be answered, with a deferred 400; anything less regular than that
- * is not a request line at all and fails at once (no answer possible).
+ * A request line buf[a, b) with extra, missing or misplaced whitespace: `Method 1*LWS Request-URI *LWS SIP-Version
+ * *LWS`. Fills the scratch so the request can still be answered, with a deferred 400; anything less regular than
+ * that is not a request line at all and fails at once (no answer possible).
  */
-function lenientRequestLine(line: string): SipParseError | undefined {
-  // line.split(/[ \t]+/) without a trailing empty element.
-  const parts: string[] = [];
-  let i = 0;
-  const n = line.length;
+function lenientRequestLine(buf: Buffer, a: number, b: number): SipParseError | undefined {
+  // The elements of line.split(/[ \t]+/) without a trailing empty one: how many, the second, the last.
+  let parts = 0;
+  let uriA = a;
+  let uriB = a;
+  let lastA = a;
+  let lastB = a;
+  let i = a;
   for (;;) {
     let j = i;
-    while (j < n && line.charCodeAt(j) !== 0x20 && line.charCodeAt(j) !== 0x09) j++;
-    parts.push(line.slice(i, j));
-    if (j >= n) break;
-    while (j < n && (line.charCodeAt(j) === 0x20 || line.charCodeAt(j) === 0x09)) j++;
-    if (j >= n) break;
+    while (j < b && buf[j] !== 0x20 && buf[j] !== 0x09) j++;
+    if (++parts === 2) { uriA = i; uriB = j; }
+    lastA = i;
+    lastB = j;
+    if (j >= b) break;
+    while (j < b && (buf[j] === 0x20 || buf[j] === 0x09)) j++;
+    if (j >= b) break;
     i = j;
   }
-  if (parts.length < 3 || !isVersion(parts[parts.length - 1]!)) {
+  if (parts < 3 || !isVersionAt(buf, lastA, lastB)) {
     return parseFail('request line is not Method SP Request-URI SP SIP-Version');
   }
-  slUriText = parts[1]!;
-  slDeferred = parseFail(n > 0 && (line.charCodeAt(n - 1) === 0x20 || line.charCodeAt(n - 1) === 0x09)
+  slUriText = utf8At(buf, uriA, uriB);
+  slDeferred = parseFail(b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)
     ? 'whitespace after the SIP version in the request line'
-    : parts.length > 3 ? 'whitespace inside the Request-URI' : 'more than one SP between request line elements');
+    : parts > 3 ? 'whitespace inside the Request-URI' : 'more than one SP between request line elements');
   return undefined;
 }
 
