@@ -259,6 +259,21 @@ t.test('a datagram with UTF-8 in its start line or some header values: those are
   t.equal(req.to!.displayName, '\u00c5sa');
   t.equal(req.uriText, 'sip:bob@example.com');
   t.equal(req.cseq!.method, 'MESSAGE');
+  // UTF-8 at the end of a value, in the values of lines far apart, and in the body only: each value is decoded
+  // as what it is, and the ASCII ones between are read as before.
+  const mixed = parseMessage(Buffer.from('MESSAGE sip:bob@example.com SIP/2.0\r\nSubject: caf\u00e9\r\n' +
+    'Via: SIP/2.0/UDP h;branch=z9hG4bKu3\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:b@c>\r\nCall-ID: u-3\r\n' +
+    'X-Mid: plain\r\nCSeq: 2 MESSAGE\r\nOrganization: \u00c5 & \u00d8\r\nContent-Length: 3\r\n\r\n\u00e9!', 'utf8')) as SipRequest;
+  t.equal(mixed.get('Subject'), 'caf\u00e9');
+  t.equal(mixed.get('Organization'), '\u00c5 & \u00d8');
+  t.equal(mixed.get('X-Mid'), 'plain');
+  t.equal(mixed.topVia!.branch, 'z9hG4bKu3');
+  t.equal(mixed.body.toString('utf8'), '\u00e9!');
+  const bodyOnly = parseMessage(Buffer.from('MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKu4\r\n' +
+    'From: "A" <sip:a@b>;tag=1\r\nTo: <sip:b@c>\r\nCall-ID: u-4\r\nCSeq: 3 MESSAGE\r\nContent-Length: 5\r\n\r\n\u00e9t\u00e9', 'utf8')) as SipRequest;
+  t.equal(bodyOnly.from!.displayName, 'A');
+  t.equal(bodyOnly.callId, 'u-4');
+  t.equal(bodyOnly.body.toString('utf8'), '\u00e9t\u00e9');
 });
 
 t.test('a number value starting with a non-ASCII character is a 400 naming the header (fuzz regression)', async (t) => {
