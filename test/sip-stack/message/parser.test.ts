@@ -412,3 +412,12 @@ t.test('createRequest / createResponse (RFC 3261 §8.1.1, §8.2.6.2)', async (t)
   t.ok((inWire as unknown as { _off?: unknown })._off !== undefined, 'the parsed request is still in wire mode');
   t.ok((inFields as unknown as { _off?: unknown })._off === undefined, '(reading headers switches to field mode)');
 });
+
+t.test('an error reason is printable ASCII of at most 200 characters, usable in a reason phrase', async (t) => {
+  const plain = 'Malformed To: URI has no valid scheme';
+  t.equal(new SipParseError('DPBX_ERR_SIP_PARSE', 400, plain).reason, plain);
+  t.equal(new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'bad\r\nX-Injected: 1 \u00e9\u0000~').reason, 'bad??X-Injected: 1 ??~');
+  t.equal(new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'a'.repeat(250)).reason, 'a'.repeat(200));
+  t.equal(new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'b'.repeat(199) + '\u0007' + 'c'.repeat(9)).reason, 'b'.repeat(199) + '?');
+  t.equal(new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'x\u007f').message, 'x\u007f', 'message keeps the text as given');
+});
