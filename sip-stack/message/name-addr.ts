@@ -2,7 +2,7 @@
 
 import { badHeader, type SipParseError } from './errors.js';
 import { type Params, newParams, copyParams, parseHeaderParams, scanQuoted, skipWs, unquote, quote, formatParams,
-  isTokenChar, BYTE_CLASS, skipWsWire, scanQuotedWire, parseHeaderParamsWire, paramsWireError } from './scan.js';
+  isTokenChar, isAlphaByte, BYTE_CLASS, skipWsWire, scanQuotedWire, parseHeaderParamsWire, paramsWireError } from './scan.js';
 import { SipUri, parseUri, checkUri, checkUriWire, scanUriWire, uriError } from './uri.js';
 
 export class NameAddr {
@@ -216,7 +216,7 @@ export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: s
   if (lt >= 0) {
     // The URI's end, found and checked in one pass, must be the '>'.
     us = lt + 1;
-    if (us >= n || !isAlpha(b[us]!)) return noSchemeInBrackets(b, us, n, header);
+    if (us >= n || !isAlphaByte(b[us]!)) return noSchemeInBrackets(b, us, n, header);
     ue = scanUriWire(b, us, n);
     if (ue < 0 || ue >= n || b[ue] !== 0x3e) return undefined;
     i = ue + 1;
@@ -237,10 +237,6 @@ export function parseNameAddrWire(b: Uint8Array, a: number, n: number, header: s
   i = skipWsWire(b, i, n);
   if (i !== n) return badHeader(header, `unexpected text '${t.slice(i - base, Math.min(n, i + 20) - base)}'`);
   return NameAddr.lazy(t.slice(us - base, ue - base), header, displayName, params);
-}
-
-function isAlpha(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
 /**

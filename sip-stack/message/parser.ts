@@ -9,7 +9,7 @@ import { isAscii } from 'node:buffer';
 import { SipParseError, type SipErrorResponder, parseFail, badHeader } from './errors.js';
 import { type SipLimits, resolveLimits, DEFAULT_LIMITS } from './limits.js';
 import { NAME_DFA, NAME_ACCEPT, KNOWN_HEADERS, H } from './header-names.js';
-import { BYTE_CLASS, METHOD_NAMES, latin1At, utf8At, indexOfByte } from './scan.js';
+import { BYTE_CLASS, METHOD_NAMES, latin1At, utf8At, indexOfByte, isAlphaByte } from './scan.js';
 import { SipRequest, SipResponse, WIRE_HEADERS, WIRE_STRIDE, cseqMismatch, checkRequestUri, requestUriHeaders } from './message.js';
 import { createResponse } from './builders.js';
 import { checkUriWire, uriError, URI_HAS_HEADERS } from './uri.js';
@@ -628,10 +628,6 @@ function required(v: unknown, h: string): SipParseError | undefined {
 /** The error of an *OrError() reading, if it is one. */
 function errorOf(v: unknown): SipParseError | undefined {
   return v instanceof SipParseError ? v : undefined;
-}
-
-function isAlphaByte(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
 function missing(h: string): SipParseError {

@@ -34,6 +34,11 @@ export function indexOfByte(buf: Buffer, byte: number, from: number): number {
   return BUFFER_INDEX_OF.call(buf, byte, from);
 }
 
+/** An ASCII letter (the first character of a URI scheme). */
+export function isAlphaByte(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+
 /** RFC 3261 `token` character. */
 export function isTokenChar(c: number): boolean {
   return c < 128 && TOKEN[c] === 1;
