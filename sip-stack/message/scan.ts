@@ -273,7 +273,7 @@ export function parseHeaderParams(s: string, i: number, out: Params, header: str
       if (c >= 128 || TOKEN[c] !== 1) break;
       i++;
     }
-    if (i === nameStart) throw badHeader(header, 'empty parameter name');
+    if (i === nameStart) throw paramError(header, PARAMS_EMPTY_NAME, '');
     const nameEnd = i;
     const k = commonParam(s, nameStart, nameEnd);
     while (i < n) {
@@ -285,7 +285,7 @@ export function parseHeaderParams(s: string, i: number, out: Params, header: str
       i = skipWs(s, i + 1, n);
       if (i < n && s.charCodeAt(i) === 0x22) {
         const end = scanQuoted(s, i, n);
-        if (end < 0) throw badHeader(header, `unterminated quoted value of parameter ${paramName(k, s, nameStart, nameEnd)}`);
+        if (end < 0) throw paramError(header, PARAMS_UNTERMINATED, paramName(k, s, nameStart, nameEnd));
         storeParam(out, k, s, nameStart, nameEnd, s.slice(i, end));
         i = end;
       } else {
@@ -295,13 +295,24 @@ export function parseHeaderParams(s: string, i: number, out: Params, header: str
           if (c === 0x20 || c === 0x09 || c === 0x3b || c === 0x2c || c === 0x22 || c === 0x3c || c === 0x3e) break;
           i++;
         }
-        if (i === vStart) throw badHeader(header, `empty value of parameter ${paramName(k, s, nameStart, nameEnd)}`);
+        if (i === vStart) throw paramError(header, PARAMS_EMPTY_VALUE, paramName(k, s, nameStart, nameEnd));
         storeParam(out, k, s, nameStart, nameEnd, s.slice(vStart, i));
       }
     } else {
       storeParam(out, k, s, nameStart, nameEnd, null);
     }
   }
+}
+
+// The ways a parameter list fails, in parseHeaderParams() and parseHeaderParamsWire() alike.
+const PARAMS_EMPTY_NAME = 1;
+const PARAMS_UNTERMINATED = 2;
+const PARAMS_EMPTY_VALUE = 3;
+
+/** The error of a parameter list that fails `why` at parameter `name` ('' for an empty name). */
+function paramError(header: string, why: number, name: string): SipParseError {
+  return badHeader(header, why === PARAMS_EMPTY_NAME ? 'empty parameter name'
+    : why === PARAMS_UNTERMINATED ? `unterminated quoted value of parameter ${name}` : `empty value of parameter ${name}`);
 }
 
 function paramName(k: number, s: string, a: number, b: number): string {
@@ -483,9 +494,6 @@ function commonParamWire(b: Uint8Array, a: number, e: number): number {
 }
 
 /** Why parseHeaderParamsWire() last returned -1 (module scratch): the error parseHeaderParams() throws there. */
-const PARAMS_EMPTY_NAME = 1;
-const PARAMS_UNTERMINATED = 2;
-const PARAMS_EMPTY_VALUE = 3;
 let paramsFail = 0;
 let paramsFailK = -1;
 let paramsFailA = 0;
@@ -504,9 +512,7 @@ function paramsFailed(why: number, k: number, a: number, b: number): number {
  * the two read the same characters and stop at the same one.
  */
 export function paramsWireError(header: string, t: string, base: number): SipParseError {
-  if (paramsFail === PARAMS_EMPTY_NAME) return badHeader(header, 'empty parameter name');
-  const name = paramName(paramsFailK, t, paramsFailA - base, paramsFailB - base);
-  return badHeader(header, paramsFail === PARAMS_UNTERMINATED ? `unterminated quoted value of parameter ${name}` : `empty value of parameter ${name}`);
+  return paramError(header, paramsFail, paramsFail === PARAMS_EMPTY_NAME ? '' : paramName(paramsFailK, t, paramsFailA - base, paramsFailB - base));
 }
 
 /**

@@ -188,7 +188,6 @@ export function uriError(what: string, header: string): SipParseError {
     ? new SipParseError('DPBX_ERR_SIP_PARSE', 400, `Malformed Request-URI: ${what}`, { header })
     : badHeader(header, `URI ${what}`);
 }
-const fail = uriError;
 
 /**
  * Parse a URI. `header` names the context for error messages ('Request-URI', 'To', ...).
@@ -233,18 +232,18 @@ function schemeOf(s: string, end: number): string {
 function scanUri(s: string, header: string, build: boolean): SipUri | undefined {
   uriHasHeaders = false;
   const n = s.length;
-  if (n === 0) throw fail('is empty', header);
+  if (n === 0) throw uriError('is empty', header);
   let i = 0;
   while (i < n && isSchemeChar(s.charCodeAt(i), i === 0)) i++;
-  if (i === 0 || i >= n || s.charCodeAt(i) !== 0x3a) throw fail('has no valid scheme', header);
+  if (i === 0 || i >= n || s.charCodeAt(i) !== 0x3a) throw uriError('has no valid scheme', header);
   const scheme = schemeOf(s, i);
   for (let j = i + 1; j < n; j++) {
-    if (!isUriChar(s.charCodeAt(j))) throw fail(`contains an invalid character at ${j}`, header);
+    if (!isUriChar(s.charCodeAt(j))) throw uriError(`contains an invalid character at ${j}`, header);
   }
   const p = i + 1;
   if (scheme === 'sip' || scheme === 'sips') return scanSipUri(scheme, s, p, header, build);
   if (scheme === 'tel') return scanTelUri(s, p, header, build);
-  if (p >= n) throw fail('has an empty scheme-specific part', header);
+  if (p >= n) throw uriError('has an empty scheme-specific part', header);
   if (!build) return undefined;
   resetInit(scheme);
   init.opaque = s.slice(p);
@@ -276,7 +275,7 @@ function scanUriParams(s: string, i: number, end: number, out: Params | null, he
     }
     if (i === start) continue; // tolerate ';;'
     // A non-empty raw name never decodes to an empty one (every escape or byte yields a character).
-    if ((eq < 0 ? i : eq) === start) throw fail('has an empty parameter name', header);
+    if ((eq < 0 ? i : eq) === start) throw uriError('has an empty parameter name', header);
     if (out === null) continue;
     const name = eq < 0 ? rawOrDecodedName(s, start, i) : rawOrDecodedName(s, start, eq);
     out[name] = eq < 0 ? null : percentDecode(s.slice(eq + 1, i));
@@ -299,7 +298,7 @@ function scanUriHeaders(s: string, i: number, out: Record<string, string> | null
     if (end < 0) end = n;
     if (end > start) {
       const eq = s.indexOf('=', start);
-      if (eq < 0 || eq >= end || eq === start) throw fail('has a malformed header component', header);
+      if (eq < 0 || eq >= end || eq === start) throw uriError('has a malformed header component', header);
       uriHasHeaders = true;
       if (out !== null) out[percentDecode(s.slice(start, eq))] = percentDecode(s.slice(eq + 1, end));
     }
@@ -318,7 +317,7 @@ function scanSipUri(scheme: string, s: string, p: number, header: string, build:
     let colon = s.indexOf(':', p);
     if (colon > at) colon = -1;
     const userEnd = colon >= 0 ? colon : at;
-    if (userEnd === p) throw fail('has an empty user part', header);
+    if (userEnd === p) throw uriError('has an empty user part', header);
     if (build) {
       user = percentDecode(s.slice(p, userEnd));
       if (colon >= 0) password = percentDecode(s.slice(colon + 1, at));
@@ -329,30 +328,30 @@ function scanSipUri(scheme: string, s: string, p: number, header: string, build:
   const hostStart = i;
   if (i < n && s.charCodeAt(i) === 0x5b) {
     const close = s.indexOf(']', i);
-    if (close < 0) throw fail('has an unterminated IPv6 reference', header);
+    if (close < 0) throw uriError('has an unterminated IPv6 reference', header);
     for (let j = i + 1; j < close; j++) {
       const c = s.charCodeAt(j);
       const ok = (c >= 0x30 && c <= 0x3a) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66) || c === 0x2e;
-      if (!ok) throw fail('has an invalid IPv6 reference', header);
+      if (!ok) throw uriError('has an invalid IPv6 reference', header);
     }
-    if (close === i + 1) throw fail('has an empty IPv6 reference', header);
+    if (close === i + 1) throw uriError('has an empty IPv6 reference', header);
     i = close + 1;
   } else {
     while (i < n && isHostChar(s.charCodeAt(i))) i++;
   }
-  if (i === hostStart) throw fail('has no host', header);
+  if (i === hostStart) throw uriError('has no host', header);
   const hostEnd = i;
   let port: number | undefined;
   if (i < n && s.charCodeAt(i) === 0x3a) {
     i = scanPort(s, i + 1, n);
-    if (i < 0) throw fail('has an invalid port', header);
+    if (i < 0) throw uriError('has an invalid port', header);
     port = scannedPort;
   }
   const params = build ? newParams() : null;
   const headers = build ? newDict<string>() : null;
   if (i < n && s.charCodeAt(i) === 0x3b) i = scanUriParams(s, i, n, params, header);
   if (i < n && s.charCodeAt(i) === 0x3f) { scanUriHeaders(s, i, headers, header); i = n; }
-  if (i !== n) throw fail(`has unexpected text after the host: '${s.slice(i, i + 20)}'`, header);
+  if (i !== n) throw uriError(`has unexpected text after the host: '${s.slice(i, i + 20)}'`, header);
   if (!build) return undefined;
   resetInit(scheme);
   init.user = user;
@@ -368,11 +367,11 @@ function scanTelUri(s: string, p: number, header: string, build: boolean): SipUr
   const n = s.length;
   let semi = s.indexOf(';', p);
   if (semi < 0) semi = n;
-  if (semi === p) throw fail('has an empty telephone number', header);
+  if (semi === p) throw uriError('has an empty telephone number', header);
   const params = build ? newParams() : null;
   if (semi < n) {
     const end = scanUriParams(s, semi, n, params, header);
-    if (end !== n) throw fail('has unexpected text in tel parameters', header);
+    if (end !== n) throw uriError('has unexpected text in tel parameters', header);
   }
   if (!build) return undefined;
   resetInit('tel');
