@@ -198,9 +198,15 @@ export function lookupHeaderId(buf: Uint8Array, start: number, end: number): num
  * ends and which known name it spells (any case, compact forms), so the scan reads each name byte once with one
  * table load instead of a token-class pass followed by lookupHeaderId(). States are the prefixes of the lowercase
  * spellings (a trie; state 0 is the empty prefix) plus NAME_OTHER, a token that is no known spelling's prefix.
- * `NAME_DFA[state << 8 | byte]` is the next state, or -1 when the byte is not a token character (the name ends
- * there); `NAME_ACCEPT[state]` is the id of the name spelled so far, or -1. Same answers as the token scan plus
- * lookupHeaderId() (wire.test compares them).
+ *
+ * The table is stored compressed, for the scan's sake: bytes with the same column (the same next state from every
+ * state) share a class (`NAME_CLASS[byte]`; 29 classes, class 0 = not a token character, where the name ends), and
+ * a state is represented by its row offset, `state << NAME_ROW_SHIFT`. `NAME_NEXT[row + NAME_CLASS[byte]]` is the
+ * next state's row, or NAME_END. So one step of the walk is a load, an add and a load (the byte's class load does
+ * not wait for the state): the chain of dependent loads is what the scan's time goes to, and a byte-indexed
+ * table needed a shift and an or more per step (measured: ~9 % less per name). 72 KB instead of 288 KB.
+ * `NAME_ACCEPT[row >> NAME_ROW_SHIFT]` is the id of the name spelled so far, or -1. Same answers as the token scan
+ * plus lookupHeaderId() (wire.test compares them).
  */
 const NAME_OTHER = 1;
 const NAME_STATES: Map<string, number> = new Map([['', 0]]);
@@ -210,21 +216,51 @@ for (const lower of spellings) {
     if (!NAME_STATES.has(prefix)) NAME_STATES.set(prefix, NAME_STATES.size + 1); // 1 is NAME_OTHER
   }
 }
-export const NAME_DFA = new Int16Array((NAME_STATES.size + 1) << 8).fill(-1);
+export const NAME_ROW_SHIFT = 6;
+/** NAME_NEXT value: the byte is not a token character, the name ends before it. */
+export const NAME_END = 0xffff;
+export const NAME_CLASS = new Uint8Array(256);
+export const NAME_NEXT = new Uint16Array((NAME_STATES.size + 1) << NAME_ROW_SHIFT).fill(NAME_END);
 export const NAME_ACCEPT = new Int16Array(NAME_STATES.size + 1).fill(-1);
 {
   // RFC 3261 token characters (alphanum and -.!%*_+`'~).
   const isToken = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
     "-.!%*_+`'~".includes(String.fromCharCode(c));
-  for (let c = 0; c < 128; c++) if (isToken(c)) NAME_DFA[(NAME_OTHER << 8) | c] = NAME_OTHER;
-  for (const [prefix, state] of NAME_STATES) {
+  const next = (prefix: string, c: number): number => NAME_STATES.get(prefix + String.fromCharCode(LOWER[c]!)) ?? NAME_OTHER;
+  const states: Array<[string, number]> = [...NAME_STATES, ['\u0000other', NAME_OTHER]];
+  // A class per distinct column of the byte-indexed table (the next state from every state).
+  const classOfColumn = new Map<string, number>();
+  for (let c = 0; c < 128; c++) {
+    if (!isToken(c)) continue;
+    const column = states.map(([prefix, state]) => (state === NAME_OTHER ? NAME_OTHER : next(prefix, c))).join(',');
+    let k = classOfColumn.get(column);
+    if (k === undefined) classOfColumn.set(column, k = classOfColumn.size + 1);
+    NAME_CLASS[c] = k;
+  }
+  if (classOfColumn.size >= 32 || (NAME_STATES.size + 1) << NAME_ROW_SHIFT >= NAME_END) {
+    throw new Error('header-name automaton does not fit its table');
+  }
+  for (const [prefix, state] of states) {
     for (let c = 0; c < 128; c++) {
       if (!isToken(c)) continue;
-      NAME_DFA[(state << 8) | c] = NAME_STATES.get(prefix + String.fromCharCode(LOWER[c]!)) ?? NAME_OTHER;
+      const to = state === NAME_OTHER ? NAME_OTHER : next(prefix, c);
+      NAME_NEXT[(state << NAME_ROW_SHIFT) + NAME_CLASS[c]!] = to << NAME_ROW_SHIFT;
     }
-    const known = BY_KEY.get(prefix);
+    const known = state === NAME_OTHER ? undefined : BY_KEY.get(prefix);
     if (known !== undefined) NAME_ACCEPT[state] = known.id;
   }
+}
+
+/**
+ * The automaton's first two steps in one load: `NAME_PAIR[NAME_CLASS[b0] << 5 | NAME_CLASS[b1]]` is the row after
+ * both bytes, or NAME_END when either ends the name (then the walk takes single steps). The two class loads do not
+ * wait for a state, so a name's chain of dependent loads is one shorter.
+ */
+export const NAME_PAIR = new Uint16Array(32 * 32).fill(NAME_END);
+for (let c0 = 1; c0 < 32; c0++) {
+  const r1 = NAME_NEXT[c0]!;
+  if (r1 === NAME_END) continue;
+  for (let c1 = 1; c1 < 32; c1++) NAME_PAIR[(c0 << 5) | c1] = NAME_NEXT[r1 + c1]!;
 }
 
 /** Lowercase lookup key of a header name given by a caller ('CALL-ID', 'i' → 'call-id'). */

@@ -8,7 +8,7 @@ import { SipUri, parseUri, checkUri, URI_HAS_HEADERS } from './uri.js';
 import { NameAddr, parseNameAddr, parseNameAddrAt, parseContact, parseNameAddrWire } from './name-addr.js';
 import { Via, parseVia, parseViaAt, parseViaWire } from './via.js';
 import { type CSeq, type Reason, type Replaces, type EventValue, type SubscriptionState, type RAck, AuthValue,
-  ContentType, parseCSeqAt, parseCSeqWire, parseAuthWire, parseUIntWire, parseContentTypeWire, parseUInt, parseUIntAt, parseAuth, parseContentTypeAt, parseTokenList, parseReason, parseReplaces,
+  ContentType, parseCSeqAt, parseCSeqWire, parseAuthWire, parseUIntWire, parseContentTypeWire, isContentTypeWire, parseUInt, parseUIntAt, parseAuth, parseContentTypeAt, parseTokenList, parseReason, parseReplaces,
   parseEvent, parseSubscriptionState, parseRAck } from './values.js';
 
 /** One header line as stored: lowercase key, the name to write, the unfolded value. */
@@ -48,6 +48,10 @@ type Slot<T> = T | undefined | typeof UNSET;
 
 /** Words per header line in wire mode: name start, name end, value start (or -1 - index into unfolded), value end, id. */
 export const WIRE_STRIDE = 5;
+/** _first: how many header ids it covers (ids 0..5: Via, From, To, Call-ID, CSeq, Max-Forwards), bits for each. */
+export const FIRST_IDS = 6;
+export const FIRST_BITS = 5;
+const FIRST_MASK = (1 << FIRST_BITS) - 1;
 
 function checkValue(v: HeaderValueInput): string {
   const s = typeof v === 'string' ? v : String(v);
@@ -139,6 +143,12 @@ export abstract class SipMessage {
   /** Wire mode: bit id set when the known header id (< H.ValidatedCount) has a line; _dup when it has several. */
   protected declare _mask: number;
   protected declare _dup: number;
+  /**
+   * Wire mode: the line index + 1 of the first line of each header with an id below FIRST_IDS (Via, From, To,
+   * Call-ID, CSeq, Max-Forwards), FIRST_BITS bits each (0: absent, or beyond what the bits hold: search). The
+   * parse-time checks read each of these headers once; without it each read walks the lines from the top.
+   */
+  protected declare _first: number;
   /** Wire mode: unfolded values of folded header lines (value start -1 - k refers to entry k). */
   protected declare _unfolded: string[] | undefined;
   /**
@@ -178,6 +188,7 @@ export abstract class SipMessage {
     this._off = undefined;
     this._mask = 0;
     this._dup = 0;
+    this._first = 0;
     this._unfolded = undefined;
     this._text = undefined;
     this._textStart = 0;
@@ -210,12 +221,13 @@ export abstract class SipMessage {
    * [bodyStart, bodyEnd); rawEnd is -1 when the bytes may not be reused as the serialization.
    * @internal
    */
-  attachWire(buf: Buffer, off: number[], mask: number, dup: number, unfolded: string[] | undefined, text: string | undefined,
+  attachWire(buf: Buffer, off: number[], mask: number, dup: number, first: number, unfolded: string[] | undefined, text: string | undefined,
     textStart: number, textEnd: number, bodyStart: number, bodyEnd: number, rawStart: number, rawEnd: number): void {
     this._buf = buf;
     this._off = off;
     this._mask = mask;
     this._dup = dup;
+    this._first = first;
     this._unfolded = unfolded;
     this._text = text;
     this._ascii = text !== undefined;
@@ -348,6 +360,10 @@ export abstract class SipMessage {
     const n = off.length;
     if (id >= 0) {
       if (id < H.ValidatedCount && (this._mask & (1 << id)) === 0) return -1;
+      if (from === 0 && id < FIRST_IDS) {
+        const f = (this._first >> (id * FIRST_BITS)) & FIRST_MASK;
+        if (f !== 0) return f - 1;
+      }
       for (let k = from * WIRE_STRIDE + 4; k < n; k += WIRE_STRIDE) if (off[k] === id) return (k - 4) / WIRE_STRIDE;
       return -1;
     }
@@ -887,6 +903,18 @@ export abstract class SipMessage {
           parseContentTypeAt(this.src(i), SRC_A, SRC_B);
     }
     return v;
+  }
+
+  /**
+   * The parser's check of Content-Type: a value the byte form finds valid is left to be parsed when read (building
+   * it costs a ContentType and its params for a value most messages never read); anything else is parsed now, so
+   * a malformed one throws its SipParseError. @internal
+   */
+  checkContentType(): void {
+    if (this._cContentType !== UNSET) return;
+    const i = this.singleIndex(KNOWN_HEADERS[H.ContentType]!);
+    if (i >= 0 && this.wire(i) && isContentTypeWire(this._buf, WIRE_A, WIRE_B)) return;
+    void this.contentType;
   }
 
   /** Content-Length as received (the serializer always writes the body length). */

@@ -197,6 +197,8 @@ export function newParams(): Params {
 const COMMON_PARAMS = ['tag', 'branch', 'rport', 'received', 'lr', 'transport', 'expires', 'q', 'maddr', 'ttl',
   'user', 'method', 'to-tag', 'from-tag', 'early-only', 'id', 'reason', 'retry-after', 'cause', 'text', 'refresher',
   'boundary', 'charset', 'reg-id', 'ob', 'gr', 'alias'];
+// parseHeaderParamsWire() matches the first two by their bytes and stores them as indexes 0 and 1.
+if (COMMON_PARAMS[0] !== 'tag' || COMMON_PARAMS[1] !== 'branch') throw new Error('COMMON_PARAMS must start with tag, branch');
 const COMMON_BY_LENGTH: string[][] = [];
 for (const p of COMMON_PARAMS) (COMMON_BY_LENGTH[p.length] ??= []).push(p);
 /** COMMON_INDEX[COMMON_BUCKET_BASE[len] + k] = index in COMMON_PARAMS of COMMON_BY_LENGTH[len][k]. */
@@ -395,7 +397,7 @@ export function percentEncode(s: string, allowed: (c: number) => boolean): strin
 // read so far decide it, so the parser can answer without a throw (wire.test.ts compares the errors too).
 
 /** Byte classes: bit 1 token, bit 2 SP/HT. Bytes 128..255 are in no class. */
-const WTOKEN = 1;
+export const WTOKEN = 1;
 const WWS = 2;
 export const BYTE_CLASS = new Uint8Array(256);
 for (let c = 0; c < 128; c++) if (TOKEN[c] === 1) BYTE_CLASS[c] = WTOKEN;
@@ -517,19 +519,33 @@ export function paramsWireError(header: string, t: string, base: number): SipPar
 
 /**
  * parseHeaderParams() over bytes (see the convention above): returns the index after the last parameter, or -1
- * where the string form would throw (paramsWireError() then gives its error).
+ * where the string form would throw (paramsWireError() then gives its error). With `out` undefined the list is
+ * only checked (nothing is sliced or stored).
  */
-export function parseHeaderParamsWire(b: Uint8Array, i: number, n: number, out: Params, t: string, base: number): number {
+export function parseHeaderParamsWire(b: Uint8Array, i: number, n: number, out: Params | undefined, t: string, base: number): number {
   for (;;) {
     while (i < n && BYTE_CLASS[b[i]!] === WWS) i++;
     if (i >= n || b[i] !== 0x3b) return i;
     i++;
     while (i < n && BYTE_CLASS[b[i]!] === WWS) i++;
     const nameStart = i;
-    while (i < n && BYTE_CLASS[b[i]!] === WTOKEN) i++;
-    if (i === nameStart) return paramsFailed(PARAMS_EMPTY_NAME, -1, i, i);
+    let k: number;
+    // tag= and branch=, on almost every message, matched by their bytes (any case): no token loop and no name
+    // lookup. The general path finds the same name end and index ('=' is not a token character).
+    const c0 = b[i]! | 0x20;
+    if (c0 === 0x74 && i + 3 < n && b[i + 3] === 0x3d && (b[i + 1]! | 0x20) === 0x61 && (b[i + 2]! | 0x20) === 0x67) {
+      i += 3;
+      k = 0;
+    } else if (c0 === 0x62 && i + 6 < n && b[i + 6] === 0x3d && (b[i + 1]! | 0x20) === 0x72 && (b[i + 2]! | 0x20) === 0x61 &&
+      (b[i + 3]! | 0x20) === 0x6e && (b[i + 4]! | 0x20) === 0x63 && (b[i + 5]! | 0x20) === 0x68) {
+      i += 6;
+      k = 1;
+    } else {
+      while (i < n && BYTE_CLASS[b[i]!] === WTOKEN) i++;
+      if (i === nameStart) return paramsFailed(PARAMS_EMPTY_NAME, -1, i, i);
+      k = out === undefined ? -1 : commonParamWire(b, nameStart, i);
+    }
     const nameEnd = i;
-    const k = commonParamWire(b, nameStart, nameEnd);
     while (i < n && BYTE_CLASS[b[i]!] === WWS) i++;
     if (i < n && b[i] === 0x3d) {
       i++;
@@ -537,15 +553,15 @@ export function parseHeaderParamsWire(b: Uint8Array, i: number, n: number, out: 
       if (i < n && b[i] === 0x22) {
         const end = scanQuotedWire(b, i, n);
         if (end < 0) return paramsFailed(PARAMS_UNTERMINATED, k, nameStart, nameEnd);
-        storeParam(out, k, t, nameStart - base, nameEnd - base, t.slice(i - base, end - base));
+        if (out !== undefined) storeParam(out, k, t, nameStart - base, nameEnd - base, t.slice(i - base, end - base));
         i = end;
       } else {
         const vStart = i;
         while (i < n && VALUE_STOP[b[i]!] === 0) i++;
         if (i === vStart) return paramsFailed(PARAMS_EMPTY_VALUE, k, nameStart, nameEnd);
-        storeParam(out, k, t, nameStart - base, nameEnd - base, t.slice(vStart - base, i - base));
+        if (out !== undefined) storeParam(out, k, t, nameStart - base, nameEnd - base, t.slice(vStart - base, i - base));
       }
-    } else {
+    } else if (out !== undefined) {
       storeParam(out, k, t, nameStart - base, nameEnd - base, null);
     }
   }
@@ -557,6 +573,11 @@ for (const c of [0x20, 0x09, 0x3b, 0x2c, 0x22, 0x3c, 0x3e]) VALUE_STOP[c] = 1;
 
 /** methodName() of b[a, e) (case-sensitive): the constant string of a known method, else t's slice. */
 export function methodNameWire(b: Uint8Array, a: number, e: number, t: string, base: number): string {
+  return knownMethodWire(b, a, e) ?? t.slice(a - base, e - base);
+}
+
+/** The constant string of the known method b[a, e) spells (case-sensitive), or undefined. */
+export function knownMethodWire(b: Uint8Array, a: number, e: number): string | undefined {
   const len = e - a;
   const c0 = b[a];
   for (let m = 0; m < METHOD_NAMES.length; m++) {
@@ -566,5 +587,5 @@ export function methodNameWire(b: Uint8Array, a: number, e: number, t: string, b
     while (i < len && name.charCodeAt(i) === b[a + i]) i++;
     if (i === len) return name;
   }
-  return t.slice(a - base, e - base);
+  return undefined;
 }

@@ -396,20 +396,25 @@ CLASS_WIRE.set(CLASS);
  * malformed URI, an IPv6 reference, a tel URI. The caller then runs checkUri(), which also throws the errors.
  */
 export function checkUriWire(b: Uint8Array, a: number, e: number): number {
-  return scanUriWire(b, a, e) === e ? scannedUriHeaders : -1;
+  return scanUriWire(b, a, e) === e ? uriHeadersSeen : -1;
 }
 
 /** Set by scanUriWire(): URI_HAS_HEADERS or 0 (module scratch; scans are synchronous). */
-let scannedUriHeaders = 0;
+let uriHeadersSeen = 0;
+
+/** What the last scanUriWire() that returned an end found: URI_HAS_HEADERS or 0 (checkUriWire()'s result). */
+export function scannedUriHeaders(): number {
+  return uriHeadersSeen;
+}
 
 /**
  * The URI that starts at b[a] and ends at the first byte that is not a URI character (or at n): its end, when
- * checkUri() would accept its text (scannedUriHeaders then holds checkUri()'s result); -1 (BAIL) when it would not,
+ * checkUri() would accept its text (scannedUriHeaders() then returns checkUri()'s result); -1 (BAIL) when it would not,
  * or for an IPv6 reference or a tel URI. In a name-addr, that end is the '>' for every URI checkUri() accepts, so
  * one pass both finds and checks it.
  */
 export function scanUriWire(b: Uint8Array, a: number, n: number): number {
-  scannedUriHeaders = 0;
+  uriHeadersSeen = 0;
   if (a >= n) return -1;
   let i = a;
   let c = b[i]!;
@@ -474,7 +479,7 @@ export function scanUriWire(b: Uint8Array, a: number, n: number): number {
 
 /**
  * scanUriHeaders(), validate only, over b[q, ...) from the '?' to the first byte that is not a URI character (or n):
- * that end, with scannedUriHeaders set to URI_HAS_HEADERS when a header is present; -1 (BAIL) for a malformed
+ * that end, with scannedUriHeaders() returning URI_HAS_HEADERS when a header is present; -1 (BAIL) for a malformed
  * component.
  */
 function uriHeadersWire(b: Uint8Array, q: number, n: number): number {
@@ -486,7 +491,7 @@ function uriHeadersWire(b: Uint8Array, q: number, n: number): number {
     if (d === 0x26 || end) {
       if (j > start) {
         if (eq <= start) return -1;
-        scannedUriHeaders = URI_HAS_HEADERS;
+        uriHeadersSeen = URI_HAS_HEADERS;
       }
       if (end) return j;
       start = j + 1;

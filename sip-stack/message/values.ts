@@ -4,7 +4,7 @@
 
 import { badHeader, type SipParseError } from './errors.js';
 import { type Params, newParams, newDict, parseHeaderParams, scanQuoted, scanToken, skipWs, unquote, quote, formatParams,
-  isToken, methodName, skipWsWire, scanTokenWire, methodNameWire, scanQuotedWire, parseHeaderParamsWire } from './scan.js';
+  isToken, methodName, skipWsWire, scanTokenWire, methodNameWire, knownMethodWire, scanQuotedWire, parseHeaderParamsWire } from './scan.js';
 
 /** Parse a non-negative decimal integer of at most maxDigits digits (leading zeros allowed, up to `max`). */
 export function parseUInt(s: string, header: string, max: number): number {
@@ -112,6 +112,9 @@ export function parseCSeqWire(b: Uint8Array, a: number, n: number, t: string, ba
   i = skipWsWire(b, i, n);
   if (i === sp) return badHeader('CSeq', 'missing whitespace before method');
   const ms = i;
+  // The usual end: a known method running to the end of the value (what the token scan and the checks below find).
+  const known = knownMethodWire(b, ms, n);
+  if (known !== undefined) return new ParsedCSeq(v, known);
   i = scanTokenWire(b, i, n);
   if (i === ms) return badHeader('CSeq', 'missing method');
   const method = methodNameWire(b, ms, i, t, base);
@@ -306,24 +309,53 @@ function isLowerConstWire(b: Uint8Array, a: number, name: string): boolean {
   return true;
 }
 
-/** parseContentTypeAt() over the bytes of an ASCII header section (see "wire fast paths" in scan.ts); undefined: BAIL. */
-export function parseContentTypeWire(b: Uint8Array, a: number, n: number, t: string, base: number): ContentType | undefined {
+/** Where mediaTypeWire() found the type and the subtype (module scratch). */
+let MT_TS = 0;
+let MT_TE = 0;
+let MT_SS = 0;
+
+/** `m-type SLASH m-subtype` at the start of b[a, n): the index after the subtype (MT_* set), or -1. */
+function mediaTypeWire(b: Uint8Array, a: number, n: number): number {
   let i = skipWsWire(b, a, n);
   const ts = i;
   i = scanTokenWire(b, i, n);
-  if (i === ts) return undefined;
-  const type = i - ts === 11 && isLowerConstWire(b, ts, 'application') ? 'application' : t.slice(ts - base, i - base);
+  if (i === ts) return -1;
+  MT_TS = ts;
+  MT_TE = i;
   i = skipWsWire(b, i, n);
-  if (i >= n || b[i] !== 0x2f) return undefined;
+  if (i >= n || b[i] !== 0x2f) return -1;
   i = skipWsWire(b, i + 1, n);
   const ss = i;
   i = scanTokenWire(b, i, n);
-  if (i === ss) return undefined;
+  if (i === ss) return -1;
+  MT_SS = ss;
+  return i;
+}
+
+/** parseContentTypeAt() over the bytes of an ASCII header section (see "wire fast paths" in scan.ts); undefined: BAIL. */
+export function parseContentTypeWire(b: Uint8Array, a: number, n: number, t: string, base: number): ContentType | undefined {
+  let i = mediaTypeWire(b, a, n);
+  if (i < 0) return undefined;
+  const ts = MT_TS;
+  const te = MT_TE;
+  const ss = MT_SS;
+  const type = te - ts === 11 && isLowerConstWire(b, ts, 'application') ? 'application' : t.slice(ts - base, te - base);
   const subtype = i - ss === 3 && isLowerConstWire(b, ss, 'sdp') ? 'sdp' : t.slice(ss - base, i - base);
   const params = newParams();
   i = parseHeaderParamsWire(b, i, n, params, t, base);
   if (i < 0 || skipWsWire(b, i, n) !== n) return undefined;
   return new ContentType(type, subtype, params);
+}
+
+/**
+ * Whether parseContentTypeWire() reads b[a, n) whole, i.e. the value is a valid media-type, checked without
+ * building it (the parser's check of a request's Content-Type; the value is parsed when read).
+ */
+export function isContentTypeWire(b: Uint8Array, a: number, n: number): boolean {
+  let i = mediaTypeWire(b, a, n);
+  if (i < 0) return false;
+  i = parseHeaderParamsWire(b, i, n, undefined, '', 0);
+  return i >= 0 && skipWsWire(b, i, n) === n;
 }
 
 /** media-type = m-type SLASH m-subtype *(SEMI m-parameter) */

@@ -4,7 +4,7 @@
 
 import { badHeader, type SipParseError } from './errors.js';
 import { type Params, newParams, parseHeaderParams, scanToken, skipWs, formatParams, parseHeaderParamsWire, paramsWireError, skipWsWire,
-  scanTokenWire, scanPort, scanPortWire, scannedPort } from './scan.js';
+  scanTokenWire, scanPort, scanPortWire, scannedPort, BYTE_CLASS, WTOKEN } from './scan.js';
 
 export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
 
@@ -214,6 +214,17 @@ function transportWire(b: Uint8Array, a: number, e: number): string {
   return '';
 }
 
+/** UDP, TCP or TLS (any case) at b[p, p + 3), as the constant uppercase string; '' otherwise. */
+function transport3Wire(b: Uint8Array, p: number): string {
+  const c0 = b[p]! | 0x20;
+  const c1 = b[p + 1]! | 0x20;
+  const c2 = b[p + 2]! | 0x20;
+  if (c0 === 0x75) return c1 === 0x64 && c2 === 0x70 ? 'UDP' : '';
+  if (c0 !== 0x74) return '';
+  if (c1 === 0x63 && c2 === 0x70) return 'TCP';
+  return c1 === 0x6c && c2 === 0x73 ? 'TLS' : '';
+}
+
 /**
  * parseViaAt(t, a - base, n - base) over the bytes of an ASCII header section (see "wire fast paths" in
  * scan.ts): the same Via; or the SipParseError it throws, for a malformed parameter list after a well-formed
@@ -221,24 +232,38 @@ function transportWire(b: Uint8Array, a: number, e: number): string {
  * name or IPv4 address: the caller then runs parseViaAt(), which also throws the other errors.
  */
 export function parseViaWire(b: Uint8Array, a: number, n: number, t: string, base: number): Via | SipParseError | undefined {
-  let i = skipWsWire(b, a, n);
-  let st = i;
-  i = scanTokenWire(b, i, n);
-  if (i - st !== 3 || (b[st]! | 0x20) !== 0x73 || (b[st + 1]! | 0x20) !== 0x69 || (b[st + 2]! | 0x20) !== 0x70) return undefined;
-  i = skipWsWire(b, i, n);
-  if (i >= n || b[i] !== 0x2f) return undefined;
-  i = skipWsWire(b, i + 1, n);
-  st = i;
-  i = scanTokenWire(b, i, n);
-  if (i === st) return undefined;
-  const version = i - st === 3 && b[st] === 0x32 && b[st + 1] === 0x2e && b[st + 2] === 0x30 ? '2.0' : t.slice(st - base, i - base);
-  i = skipWsWire(b, i, n);
-  if (i >= n || b[i] !== 0x2f) return undefined;
-  i = skipWsWire(b, i + 1, n);
-  st = i;
-  i = scanTokenWire(b, i, n);
-  const transport = transportWire(b, st, i);
-  if (transport === '') return undefined;
+  let i: number;
+  let version: string;
+  let transport: string;
+  // The usual sent-protocol, SIP/2.0/UDP (TCP, TLS; any case) ending where the token does, by its bytes: the
+  // general path below reads the same three tokens and finds the same end.
+  const tr = a + 11 < n && b[a + 3] === 0x2f && b[a + 4] === 0x32 && b[a + 5] === 0x2e && b[a + 6] === 0x30 && b[a + 7] === 0x2f &&
+    (b[a]! | 0x20) === 0x73 && (b[a + 1]! | 0x20) === 0x69 && (b[a + 2]! | 0x20) === 0x70 && BYTE_CLASS[b[a + 11]!] !== WTOKEN
+    ? transport3Wire(b, a + 8) : '';
+  if (tr !== '') {
+    i = a + 11;
+    version = '2.0';
+    transport = tr;
+  } else {
+    i = skipWsWire(b, a, n);
+    let st = i;
+    i = scanTokenWire(b, i, n);
+    if (i - st !== 3 || (b[st]! | 0x20) !== 0x73 || (b[st + 1]! | 0x20) !== 0x69 || (b[st + 2]! | 0x20) !== 0x70) return undefined;
+    i = skipWsWire(b, i, n);
+    if (i >= n || b[i] !== 0x2f) return undefined;
+    i = skipWsWire(b, i + 1, n);
+    st = i;
+    i = scanTokenWire(b, i, n);
+    if (i === st) return undefined;
+    version = i - st === 3 && b[st] === 0x32 && b[st + 1] === 0x2e && b[st + 2] === 0x30 ? '2.0' : t.slice(st - base, i - base);
+    i = skipWsWire(b, i, n);
+    if (i >= n || b[i] !== 0x2f) return undefined;
+    i = skipWsWire(b, i + 1, n);
+    st = i;
+    i = scanTokenWire(b, i, n);
+    transport = transportWire(b, st, i);
+    if (transport === '') return undefined;
+  }
   const sp = i;
   i = skipWsWire(b, i, n);
   if (i === sp) return undefined;

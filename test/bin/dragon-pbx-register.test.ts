@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { repoRoot, skipUnlessCommand } from '../helpers/env.js';
 import { sippRegister } from '../lib/pbx/peers.js';
+import { sippPassed } from '../helpers/sipp.js';
 
 // Compiled (npm test): the built binary in dist/. From the sources (node --import tsx): the TypeScript entry.
 const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
@@ -85,9 +86,9 @@ t.test('embedded defaults: logs where it listens and accepts a registration from
   t.ok((line.api as { port?: number } | undefined)?.port, 'and the management API port');
 
   const r = await sippRegister({ port: udp!.port, domain: 'pbx.local', user: '1000', password: 'change-me-1000' });
-  t.equal(r.code, 0, 'sipp registers 1000@pbx.local with the example password (and un-registers)');
+  sippPassed(t, r, 'sipp registers 1000@pbx.local with the example password (and un-registers)');
   const wrong = await sippRegister({ port: udp!.port, domain: 'pbx.local', user: '1000', password: 'change-me-1001', scenario: 'pbx-register-refused.xml' });
-  t.equal(wrong.code, 0, "another client's password is refused");
+  sippPassed(t, wrong, "another client's password is refused");
 
   run.child.kill('SIGTERM');
   t.equal(await run.exited, 0, 'SIGTERM → exit 0');

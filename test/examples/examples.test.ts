@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath, hasCommand, repoRoot, skipUnless, freeUdpPort } from '../helpers/env.js';
-import { spawnSipp, type SippResult } from '../helpers/sipp.js';
+import { spawnSipp, type SippResult, sippPassed } from '../helpers/sipp.js';
 import { HookClient, signHookBody } from '../../lib/hooks/index.js';
 import { parseCallScript, type ConnectVerb, type PauseVerb, type ResponseVerb } from '../../lib/script/index.js';
 import { normalizeConfig } from '../../lib/config/index.js';
@@ -293,12 +293,12 @@ t.test('webhook-app --with-pbx: a phone registers through the PBX and the app de
   await waitSip(sipPort, app);
 
   const reg = await sippRegister(sipPort, 'webhook.local', '1000', 'change-me-1000');
-  t.equal(reg.code, 0, `REGISTER with the right password: 401, then 200 (sipp: ${reg.code === 0 ? 'ok' : reg.out.slice(-800)})`);
+  sippPassed(t, reg, 'REGISTER with the right password: 401, then 200');
   const verdict = await app.waitLine((l) => l.hook === 'reghook' && l.username === '1000', 'the RegHook call');
   t.equal(verdict.verdict, 'ok', 'the app verified the digest the PBX forwarded');
 
   const bad = await sippRegister(sipPort, 'webhook.local', '1001', 'wrong-password', 'pbx-register-refused.xml');
-  t.equal(bad.code, 0, `REGISTER with a wrong password is refused (sipp: ${bad.code === 0 ? 'ok' : bad.out.slice(-800)})`);
+  sippPassed(t, bad, 'REGISTER with a wrong password is refused');
   const denied = await app.waitLine((l) => l.hook === 'reghook' && l.username === '1001', 'the second RegHook call');
   t.equal(denied.verdict, 'denied');
 });
@@ -319,18 +319,18 @@ t.test('embed: createPbx with in-process hooks answers OPTIONS and registers pho
   t.equal(udp?.port, sipPort, 'listening on SIP_PORT from the environment');
 
   const opt = await sippOptions(sipPort, 'embed.local');
-  t.equal(opt.code, 0, `OPTIONS → 200 (sipp: ${opt.code === 0 ? 'ok' : opt.out.slice(-800)})`);
+  sippPassed(t, opt, 'OPTIONS → 200');
 
   const stat = await sippRegister(sipPort, 'embed.local', '1000', 'change-me-1000');
-  t.equal(stat.code, 0, `static-password phone registers (sipp: ${stat.code === 0 ? 'ok' : stat.out.slice(-800)})`);
+  sippPassed(t, stat, 'static-password phone registers');
 
   const viaHook = await sippRegister(sipPort, 'embed.local', '2000', 'change-me-2000');
-  t.equal(viaHook.code, 0, `phone authorised by the in-process RegHook registers (sipp: ${viaHook.code === 0 ? 'ok' : viaHook.out.slice(-800)})`);
+  sippPassed(t, viaHook, 'phone authorised by the in-process RegHook registers');
   const v = await ex.waitLine((l) => l.hook === 'reghook' && l.username === '2000', 'the in-process RegHook call');
   t.equal(v.verdict, 'ok', 'verifyDigest accepted the forwarded digest');
 
   const refused = await sippRegister(sipPort, 'embed.local', '2001', 'wrong-password', 'pbx-register-refused.xml');
-  t.equal(refused.code, 0, `a wrong password is refused (sipp: ${refused.code === 0 ? 'ok' : refused.out.slice(-800)})`);
+  sippPassed(t, refused, 'a wrong password is refused');
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * kill and the teardown.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Test } from 'tap';
 
 export interface SippResult {
   code: number | null;
@@ -49,3 +50,19 @@ export function spawnSipp(args: string[], killAfterMs: number, t?: HasTeardown):
   return { child, done, result: () => result };
 }
 
+/**
+ * What a failed run printed that tells why: sipp's error lines ("Aborting call on unexpected message ... while
+ * expecting '200' (index 3), received '...'") and the scenario screen's message table, without the statistics.
+ */
+export function sippFailure(out: string): string {
+  const stats = out.indexOf('-- Statistics Screen --');
+  const before = stats >= 0 ? out.slice(0, out.lastIndexOf('\n', stats) + 1) : out;
+  return before.length > 4000 ? '…' + before.slice(-4000) : before;
+}
+
+/** sipp exited 0 (every call of its scenario completed); when it did not, why goes to the log. */
+export function sippPassed(t: Test, r: SippResult, what: string): boolean {
+  if (t.equal(r.code, 0, what)) return true;
+  t.comment(`sipp exit ${String(r.code)} (${what}):\n${sippFailure(r.out)}`);
+  return false;
+}

@@ -15,6 +15,7 @@ import {
   startTestPbx,
   udpBound,
 } from './calls-kit.js';
+import { sippPassed } from '../../helpers/sipp.js';
 
 const skip = skipUnlessCommand('sipp');
 
@@ -54,8 +55,8 @@ t.test('StatusHook event sequences of answered calls', { skip, timeout: 90000 },
         args: ['-s', '5550123', '-key', 'rtp_port', String(sink.port), '-d', '300'],
       });
       const [c, d] = await Promise.all([caller.done, callee.done]);
-      t.equal(c.code, 0, `caller completes ${c.code ? c.out.slice(-600) : ''}`);
-      t.equal(d.code, 0, `callee completes ${d.code ? d.out.slice(-600) : ''}`);
+      sippPassed(t, c, 'caller completes');
+      sippPassed(t, d, 'callee completes');
       await settled(tp);
 
       const callId = sipMessages(caller.messages()).find((m) => m.dir === 'sent' && m.startLine.startsWith('INVITE '))?.header('Call-ID');

@@ -6,6 +6,7 @@
 import t, { type Test } from 'tap';
 import {
   parseMessage,
+  parseNameAddr,
   createRequest,
   createResponse,
   SipParseError,
@@ -420,4 +421,75 @@ t.test('an error reason is printable ASCII of at most 200 characters, usable in 
   t.equal(new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'a'.repeat(250)).reason, 'a'.repeat(200));
   t.equal(new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'b'.repeat(199) + '\u0007' + 'c'.repeat(9)).reason, 'b'.repeat(199) + '?');
   t.equal(new SipParseError('DPBX_ERR_SIP_PARSE', 400, 'x\u007f').message, 'x\u007f', 'message keeps the text as given');
+});
+
+t.test('a request\'s Content-Type is checked at parse time and parsed when read', async (t) => {
+  // Malformed in each way the media-type grammar can fail: a 400 naming Content-Type, answerable.
+  for (const v of ['application', 'application/', '/sdp', 'application sdp', 'application/sdp;', 'application/sdp;;a=1',
+    'application/sdp; charset="utf-8', 'application/sdp; charset=', 'application/sdp x', 'app{x}/sdp']) {
+    const e = error(t, wire([...base, `Content-Type: ${v}`], 'v=0\r\n'));
+    t.equal(e.status, 400, `${v}: 400`);
+    t.equal(e.header, 'Content-Type', `${v}: names the header`);
+    t.type(e.responseFor, 'function', `${v}: answerable`);
+  }
+  // Valid ones (any case, LWS, parameters, the compact form, UTF-8 elsewhere in the message) read back whole.
+  const cases: Array<[string, string, Record<string, string | null>]> = [
+    ['Content-Type: application/sdp', 'application/sdp', {}],
+    ['Content-Type: Application/SDP ; charset = "utf-8";level=1;x', 'application/sdp', { charset: '"utf-8"', level: '1', x: null }],
+    ['c: multipart/mixed;boundary=unique-boundary-1', 'multipart/mixed', { boundary: 'unique-boundary-1' }],
+    ['Content-Type: message/sipfrag;version=2.0', 'message/sipfrag', { version: '2.0' }],
+  ];
+  for (const [line, mediaType, params] of cases) {
+    for (const extra of [[], ['Subject: caf\u00e9']]) {
+      const m = parseMessage(wire([...base, ...extra, line], 'v=0\r\n'));
+      t.equal(m.contentType!.mediaType, mediaType, `${line} ${extra.length ? '(UTF-8 message)' : ''}: media type`);
+      t.same({ ...m.contentType!.params }, params, `${line}: params`);
+      t.equal(m.contentType, m.contentType, 'cached');
+    }
+  }
+  // Two different Content-Type lines are an error; the same line twice is not.
+  t.equal(error(t, wire([...base, 'Content-Type: application/sdp', 'Content-Type: text/plain'], 'v=0\r\n')).header, 'Content-Type');
+  t.equal(parseMessage(wire([...base, 'Content-Type: application/sdp', 'Content-Type: application/sdp'], 'v=0\r\n')).contentType!.subtype, 'sdp');
+});
+
+t.test('From, To and Contact with UTF-8 (display names, parameters) read as the string parser reads the decoded value', async (t) => {
+  const from = '"Jürgen Müller" <sip:j@example.com>;tag=äb;x="日本"';
+  const to = 'Élodie <sip:e@example.com>';
+  const contact = '"É" <sip:e@192.0.2.1>;expires=5';
+  const folded = '"Zoë"\r\n <sip:z@example.com>';
+  const m = parseMessage(Buffer.from([
+    'MESSAGE sip:bob@example.com SIP/2.0', 'Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1', `From: ${from}`, `To: ${to}`,
+    'Call-ID: u1', 'CSeq: 1 MESSAGE', 'Max-Forwards: 70', `Contact: ${contact}`, `Contact: ${folded}`, 'Subject: 😀', 'Content-Length: 0', '', '',
+  ].join('\r\n'), 'utf8')) as SipRequest;
+  t.equal(m.from!.displayName, 'Jürgen Müller');
+  t.equal(m.from!.tag, 'äb');
+  t.equal(m.from!.params['x'], '"日本"');
+  t.equal(m.to!.displayName, 'Élodie', 'unquoted display name (the string parser reads it)');
+  t.same(m.contact, [parseNameAddr(contact, 'Contact'), parseNameAddr('"Zoë" <sip:z@example.com>', 'Contact')]);
+  t.same(m.from, parseNameAddr(from, 'From'));
+  t.equal(m.get('From'), from, 'the value as text');
+  t.equal(m.get('Subject'), '😀');
+  t.equal(m.from!.uri.host, 'example.com');
+});
+
+t.test('core headers are found wherever they are: first lines, past the 31st line, repeated, in compact form', async (t) => {
+  const filler = (n: number): string[] => Array.from({ length: n }, (_v, k) => `X-Filler-${k}: ${k}`);
+  for (const before of [0, 5, 29, 30, 31, 40]) {
+    const lines = ['OPTIONS sip:bob@example.com SIP/2.0', ...filler(before), 'v: SIP/2.0/UDP a.example.com;branch=z9hG4bKfirst',
+      ...filler(before === 0 ? 0 : 2), 'Via: SIP/2.0/UDP b.example.com;branch=z9hG4bKsecond', 'f: <sip:a@example.com>;tag=f1',
+      'To: <sip:bob@example.com>', 'i: call-1', 'CSeq: 4 OPTIONS', 'Max-Forwards: 9', 'Content-Length: 0', '', ''];
+    const m = parseMessage(Buffer.from(lines.join('\r\n'))) as SipRequest;
+    t.equal(m.topVia!.branch, 'z9hG4bKfirst', `${before} lines before: top Via`);
+    t.same(m.via.map((v) => v.host), ['a.example.com', 'b.example.com'], `${before}: every Via`);
+    t.equal(m.from!.tag, 'f1');
+    t.equal(m.to!.uri.user, 'bob');
+    t.equal(m.callId, 'call-1');
+    t.equal(m.cseq!.seq, 4);
+    t.equal(m.maxForwards, 9);
+    t.equal(m.get('X-Filler-0'), before > 0 ? '0' : undefined);
+    // After a change the message is in field mode: the same answers.
+    m.remove('X-Filler-0');
+    t.equal(m.getAll('Via').length, 2);
+    t.equal(m.callId, 'call-1');
+  }
 });

@@ -15,12 +15,13 @@ import {
   NameAddr,
   type SipMessageAny,
 } from '../../../sip-stack/message/index.js';
-import { lookupHeaderId, lookupHeaderName, KNOWN_HEADERS, NAME_DFA, NAME_ACCEPT } from '../../../sip-stack/message/header-names.js';
+import { lookupHeaderId, lookupHeaderName, KNOWN_HEADERS, NAME_NEXT, NAME_CLASS, NAME_PAIR, NAME_END, NAME_ROW_SHIFT,
+  NAME_ACCEPT } from '../../../sip-stack/message/header-names.js';
 import { BYTE_CLASS, splitList } from '../../../sip-stack/message/scan.js';
 import { checkUri, checkUriWire, URI_HAS_HEADERS } from '../../../sip-stack/message/uri.js';
 import { parseVia, parseViaAt, parseViaWire } from '../../../sip-stack/message/via.js';
 import { parseNameAddrAt, parseNameAddrWire } from '../../../sip-stack/message/name-addr.js';
-import { parseCSeqAt, parseCSeqWire, parseAuth, parseAuthWire, parseContentTypeAt, parseContentTypeWire, parseUIntAt,
+import { parseCSeqAt, parseCSeqWire, parseAuth, parseAuthWire, parseContentTypeAt, parseContentTypeWire, isContentTypeWire, parseUIntAt,
   parseUIntWire } from '../../../sip-stack/message/values.js';
 import { fixturePath } from '../../helpers/env.js';
 import { ordinaryMessages, mutate, rng } from './fuzzer.js';
@@ -162,14 +163,18 @@ t.test('the name automaton ends names where the token scan does and finds the id
   /** The parser's walk: [end of the name, id]. */
   const walk = (b: Uint8Array, a: number, e: number): [number, number] => {
     let p = a;
-    let state = 0;
+    let row = 0;
+    if (p + 1 < e) {
+      const pair = NAME_PAIR[(NAME_CLASS[b[p]!]! << 5) | NAME_CLASS[b[p + 1]!]!]!;
+      if (pair !== NAME_END) { row = pair; p += 2; }
+    }
     while (p < e) {
-      const next = NAME_DFA[(state << 8) | b[p]!]!;
-      if (next < 0) break;
-      state = next;
+      const next = NAME_NEXT[row + NAME_CLASS[b[p]!]!]!;
+      if (next === NAME_END) break;
+      row = next;
       p++;
     }
-    return [p, NAME_ACCEPT[state]!];
+    return [p, NAME_ACCEPT[row >> NAME_ROW_SHIFT]!];
   };
   /** The reference: token characters, then the hash table. */
   const reference = (b: Uint8Array, a: number, e: number): [number, number] => {
@@ -181,6 +186,11 @@ t.test('the name automaton ends names where the token scan does and finds the id
   for (const e of KNOWN_HEADERS) names.push(e.canonical, e.key, e.key.toUpperCase(), e.canonical + 'x', e.canonical.slice(0, -1));
   names.push('v', 'V', 'i', 'I', 'l', 'Call\rID', 'Call_ID', 'X-Via', 'Via\x80', 'Via:', 'Via :', 'via\t:', '', ':', '\x80Via',
     'Contact\xc3\xa9', 'Content-Lengt', 'Content-Lengths');
+  // Every byte alone, after a whole name, inside a name and after an unknown one (the byte classes).
+  for (let c = 0; c < 256; c++) {
+    const ch = String.fromCharCode(c);
+    names.push(ch, 'Via' + ch, 'Content-' + ch + 'ype', 'Content-Type' + ch, 'X-Foo' + ch, ch + 'ia');
+  }
   const r = rng(4475);
   const alphabet = 'viaVIAcontentlengthCONTE-_.!%*+`~ :\t\r\x80\xff';
   for (let n = 0; n < 20000; n++) {
@@ -336,6 +346,7 @@ t.test('the byte fast paths give what the string parsers give, or bail (every he
       ? { ...(x as object), uri: String((x as { uri: unknown }).uri), s: String(x) } : x);
   const hits = { via: 0, nameAddr: 0, cseq: 0, uri: 0, auth: 0, contentType: 0, uint: 0 };
   const errors = { via: 0, nameAddr: 0, cseq: 0 };
+  const ctChecked = { valid: 0, invalid: 0 };
   let values = 0;
   let mismatches = 0;
   const thrown = (e: unknown): string => e instanceof SipParseError ? `throws ${e.code} ${e.status} ${e.header} ${e.reason}` : `throws ${String(e)}`;
@@ -373,6 +384,10 @@ t.test('the byte fast paths give what the string parsers give, or bail (every he
       if (auth !== undefined) { hits.auth++; check(`Auth ${JSON.stringify(line)}`, auth, () => parseAuth(line.slice(a, n), 'Authorization')); }
       const ct = parseContentTypeWire(b, a, n, line, 0);
       if (ct !== undefined) { hits.contentType++; check(`Content-Type ${JSON.stringify(line)}`, ct, () => parseContentTypeAt(line, a, n)); }
+      // The parser's check without building the value: valid exactly where the byte form reads the value whole.
+      const ctValid = isContentTypeWire(b, a, n);
+      if (ctValid) ctChecked.valid++; else ctChecked.invalid++;
+      if (ctValid !== (ct !== undefined) && mismatches++ < 20) t.fail(`Content-Type check ${JSON.stringify(line)}: ${ctValid}, parse ${ct !== undefined}`);
       for (const max of [255, 0x7fffffff]) {
         const u = parseUIntWire(b, a, n, max);
         if (u >= 0) { hits.uint++; check(`uint ${max} ${JSON.stringify(line)}`, u, () => parseUIntAt(line, a, n, 'Max-Forwards', max)); }
@@ -385,6 +400,7 @@ t.test('the byte fast paths give what the string parsers give, or bail (every he
   // The fast paths must actually be taken, or this test checks nothing.
   for (const [k, v] of Object.entries(hits)) t.ok(v > 1000, `${k} fast path taken ${v} times`);
   for (const [k, v] of Object.entries(errors)) t.ok(v > 500, `${k} fast path returned an error ${v} times`);
+  for (const [k, v] of Object.entries(ctChecked)) t.ok(v > 1000, `Content-Type check said ${k} ${v} times`);
 });
 
 t.test('the URI byte check reads URI headers as checkUri() does (20,000 mutated URIs with a ? part)', async (t) => {
