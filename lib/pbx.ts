@@ -24,6 +24,11 @@ import { createRelay, type Relay } from '../media/relay/index.js';
 import { CallEngine, type LadderEntry } from './call/index.js';
 import { logCodecStatus } from '../codecs/index.js';
 
+/**
+ * How long start() waits for a shared store (Redis) before it listens for SIP: a PBX that took traffic before its
+ * store connected would answer the first REGISTERs 503.
+ */
+const STORE_READY_MS = 5000;
 
 export interface CreatePbxOptions extends Partial<PbxOptions> {
   /** An in-process config (the SPEC §2 model; hooks may be functions). Wins over dataSource/configFile. */
@@ -259,6 +264,8 @@ export class Pbx {
     try {
       const cfg = await this.config.load();
       this.logger.info({ source: this.config.kind, domains: cfg.domains.size }, 'config loaded');
+      // Redis connects while the relay starts; SIP is not listened on before it is ready (or has had its time).
+      const storeReady = this.store.waitReady?.(STORE_READY_MS);
       const addresses: PbxAddresses = { sip: [] };
       logCodecStatus(this.logger.child({ ns: 'codecs' }));
       this.relay = await createRelay({
@@ -299,6 +306,10 @@ export class Pbx {
       this.metrics.registerCounters('dpbx_sip_ua', 'SIP user agent', () => ({ ...this.ua!.counters }));
       this.metrics.registerCounters('dpbx_sip_transaction', 'SIP transactions', () => ({ ...this.ua!.transactions.counters }));
       this.metrics.registerCounters('dpbx_b2bua', 'B2BUA', () => ({ ...this.binding!.counters }));
+      if (storeReady && !(await storeReady)) {
+        // Not fatal: the store keeps reconnecting and the registrar answers 503 + Retry-After meanwhile.
+        this.logger.warn({ waitedMs: STORE_READY_MS }, 'registration store not ready; starting anyway (REGISTER answers 503 until it is)');
+      }
       const bound = await this.ua.start();
       // SPEC §6: trunks with register: true keep a registration alive; config changes add/remove them.
       this.trunks = new TrunkRegistrations({ ua: this.ua, store: this.store, logger: this.logger.child({ ns: 'trunks' }) });

@@ -193,6 +193,11 @@ export interface RegistrationStore {
   deleteTrunkState(domain: string, trunkId: string | number): Promise<void>;
   /** Trunk states of a domain keyed by trunk id (as text). */
   listTrunkStates(domain: string): Promise<Record<string, TrunkRegistrationState>>;
+  /**
+   * Stores that connect to a server (Redis): resolves true once connected, false after `timeoutMs` (the store
+   * keeps trying either way). Absent: always ready.
+   */
+  waitReady?(timeoutMs: number): Promise<boolean>;
   /** Release timers and connections. Idempotent; later calls reject with DPBX_ERR_STATE_CLOSED. */
   close(): Promise<void>;
 }

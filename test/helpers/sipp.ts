@@ -8,6 +8,8 @@ import type { Test } from 'tap';
 export interface SippResult {
   code: number | null;
   out: string;
+  /** How long sipp ran, ms (a failure after its retransmissions is not one at the first answer). */
+  ms?: number;
 }
 
 /** Something with tap's teardown (a Test). */
@@ -33,15 +35,16 @@ export function spawnSipp(args: string[], killAfterMs: number, t?: HasTeardown):
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const kill = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  const t0 = Date.now();
   let result: SippResult | undefined;
   const done = new Promise<SippResult>((resolve) => {
     child.on('error', (err) => {
       clearTimeout(kill);
-      resolve((result = { code: -1, out: String(err) }));
+      resolve((result = { code: -1, out: String(err), ms: Date.now() - t0 }));
     });
     child.on('exit', (code) => {
       clearTimeout(kill);
-      resolve((result = { code, out }));
+      resolve((result = { code, out, ms: Date.now() - t0 }));
     });
   });
   t?.teardown(() => {
@@ -60,9 +63,14 @@ export function sippFailure(out: string): string {
   return before.length > 4000 ? '…' + before.slice(-4000) : before;
 }
 
-/** sipp exited 0 (every call of its scenario completed); when it did not, why goes to the log. */
-export function sippPassed(t: Test, r: SippResult, what: string): boolean {
+/**
+ * sipp exited 0 (every call of its scenario completed); when it did not, why goes to the log, with what
+ * `context()` adds (the other side's log lines).
+ */
+export function sippPassed(t: Test, r: SippResult, what: string, context?: () => string): boolean {
   if (t.equal(r.code, 0, what)) return true;
-  t.comment(`sipp exit ${String(r.code)} (${what}):\n${sippFailure(r.out)}`);
+  const after = r.ms === undefined ? '' : ` after ${r.ms} ms`;
+  t.comment(`sipp exit ${String(r.code)}${after} (${what}):\n${sippFailure(r.out)}`);
+  if (context) t.comment(context());
   return false;
 }
