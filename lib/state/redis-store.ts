@@ -10,7 +10,7 @@
  * queued so they do not race each other. The registration logic is the shared pure `applyRegister()`.
  *
  * Outages: the client does not queue commands while disconnected (enableOfflineQueue false, no per-request
- * retries, a command timeout), so every operation fails fast with StateUnavailableError — the registrar answers
+ * retries, a command timeout that a stalled event loop does not trip: timed()), so every operation fails fast with StateUnavailableError — the registrar answers
  * 503 + Retry-After — while ioredis keeps reconnecting in the background. Connection errors are logged once per
  * outage and never escape as unhandled 'error' events or rejections.
  */
@@ -42,7 +42,10 @@ export interface RedisStoreOptions {
   /** Key prefix (tests use a random one). Default `dpbx:`. */
   keyPrefix?: string;
   clock?: StateClock;
-  /** A command that gets no answer within this many ms fails (default 1000). */
+  /**
+   * A command that gets no answer within this many ms fails (default 1000). The timer's verdict waits one turn of
+   * the event loop, so a reply that arrived while the process was stalled (GC, a starved CPU) is read first.
+   */
   commandTimeoutMs?: number;
   /** TCP connect timeout, ms (default 2000). */
   connectTimeoutMs?: number;
@@ -108,6 +111,7 @@ export class RedisStore implements RegistrationStore {
   private readonly prefix: string;
   private readonly clock: StateClock;
   private readonly retryAfter: number;
+  private readonly commandTimeoutMs: number;
   private readonly logger: StateLogger | undefined;
   private readonly where: string;
   /** Per-AOR queue: the tail promise of the updates waiting for that key. */
@@ -123,6 +127,7 @@ export class RedisStore implements RegistrationStore {
     this.prefix = opts.keyPrefix ?? 'dpbx:';
     this.clock = opts.clock ?? systemStateClock;
     this.retryAfter = opts.retryAfterSeconds ?? 5;
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? 1000;
     this.logger = opts.logger;
     const maxDelay = opts.maxReconnectDelayMs ?? 2000;
     this.client = new Redis(url, {
@@ -131,7 +136,8 @@ export class RedisStore implements RegistrationStore {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
-      commandTimeout: opts.commandTimeoutMs ?? 1000,
+      // Only a backstop that lets ioredis drop a command nobody waits for any more: timed() decides first.
+      commandTimeout: Math.max(10_000, 5 * this.commandTimeoutMs),
       connectTimeout: opts.connectTimeoutMs ?? 2000,
       // Reconnect forever with a capped exponential backoff; the store stays usable once Redis is back.
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 8), maxDelay),
@@ -234,6 +240,40 @@ export class RedisStore implements RegistrationStore {
     }
   }
 
+  /**
+   * One Redis command, failed with 'Command timed out' when no reply came within commandTimeoutMs. A timer is
+   * only late when the event loop was busy; the reply may then already wait in the socket, and the poll phase
+   * that follows the timers phase reads it: so the verdict is taken in the check phase (setImmediate) after it.
+   * ioredis' own commandTimeout rejects in the timers phase, before that read (a false 503 after any stall
+   * longer than the timeout: seen under CI load).
+   */
+  private timed<T>(command: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          reject(new Error('Command timed out'));
+        });
+      }, this.commandTimeoutMs);
+      command.then(
+        (v) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+
   /** Serialises the updates of one key inside this process. */
   private queued<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.queues.get(key) ?? Promise.resolve();
@@ -260,7 +300,7 @@ export class RedisStore implements RegistrationStore {
     return this.queued(key, () =>
       this.run(async () => {
         for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-          const raw = await this.client.get(key);
+          const raw = await this.timed(this.client.get(key));
           const now = this.clock.now();
           const rec = this.decode(raw);
           const cur = rec ? this.toRegistration(rec, now) : undefined;
@@ -277,7 +317,7 @@ export class RedisStore implements RegistrationStore {
             ttl = Math.max(1, score - now);
           }
           if (nextRaw === '' && (raw === null || raw === '')) return result;
-          const ok = await this.client.dpbxCas(key, idx, raw ?? '', nextRaw, ttl, member, score, now);
+          const ok = await this.timed(this.client.dpbxCas(key, idx, raw ?? '', nextRaw, ttl, member, score, now));
           if (ok === 1) return result;
           this.counters.conflicts++;
         }
@@ -319,7 +359,7 @@ export class RedisStore implements RegistrationStore {
   async lookup(aorIn: Aor): Promise<Registration | undefined> {
     const aor = normalizeAor(aorIn);
     return this.run(async () => {
-      const rec = this.decode(await this.client.get(this.regKey(aor)));
+      const rec = this.decode(await this.timed(this.client.get(this.regKey(aor))));
       return rec ? this.toRegistration(rec, this.clock.now()) : undefined;
     });
   }
@@ -328,11 +368,11 @@ export class RedisStore implements RegistrationStore {
     const domain = normalizeDomain(domainIn);
     return this.run(async () => {
       const now = this.clock.now();
-      const members = await this.client.zrangebyscore(this.idxKey(domain), `(${now}`, '+inf');
+      const members = await this.timed(this.client.zrangebyscore(this.idxKey(domain), `(${now}`, '+inf'));
       const out: Registration[] = [];
       for (let i = 0; i < members.length; i += 500) {
         const chunk = members.slice(i, i + 500);
-        const raws = await this.client.mget(...chunk.map((m) => `${this.prefix}reg:${domain}:${m}`));
+        const raws = await this.timed(this.client.mget(...chunk.map((m) => `${this.prefix}reg:${domain}:${m}`)));
         for (const raw of raws) {
           const rec = this.decode(raw);
           const reg = rec && this.toRegistration(rec, now);
@@ -363,26 +403,26 @@ export class RedisStore implements RegistrationStore {
     const domain = normalizeDomain(domainIn);
     const id = trunkKey(trunkId);
     const full: TrunkRegistrationState = { ...state, updatedAt: this.clock.now() };
-    await this.run(() => this.client.hset(this.trunkHash(domain), id, JSON.stringify(full)));
+    await this.run(() => this.timed(this.client.hset(this.trunkHash(domain), id, JSON.stringify(full))));
     return structuredClone(full);
   }
 
   async getTrunkState(domainIn: string, trunkId: string | number): Promise<TrunkRegistrationState | undefined> {
     const domain = normalizeDomain(domainIn);
     const id = trunkKey(trunkId);
-    const raw = await this.run(() => this.client.hget(this.trunkHash(domain), id));
+    const raw = await this.run(() => this.timed(this.client.hget(this.trunkHash(domain), id)));
     return raw === null ? undefined : this.decodeTrunk(raw);
   }
 
   async deleteTrunkState(domainIn: string, trunkId: string | number): Promise<void> {
     const domain = normalizeDomain(domainIn);
     const id = trunkKey(trunkId);
-    await this.run(() => this.client.hdel(this.trunkHash(domain), id));
+    await this.run(() => this.timed(this.client.hdel(this.trunkHash(domain), id)));
   }
 
   async listTrunkStates(domainIn: string): Promise<Record<string, TrunkRegistrationState>> {
     const domain = normalizeDomain(domainIn);
-    const all = await this.run(() => this.client.hgetall(this.trunkHash(domain)));
+    const all = await this.run(() => this.timed(this.client.hgetall(this.trunkHash(domain))));
     const out: Record<string, TrunkRegistrationState> = {};
     for (const [id, raw] of Object.entries(all)) {
       const s = this.decodeTrunk(raw);
@@ -405,7 +445,7 @@ export class RedisStore implements RegistrationStore {
   /** Milliseconds until Redis expires an AOR's record (-2 absent, -1 no TTL). For tests and diagnostics. */
   async recordTtl(aorIn: Aor): Promise<number> {
     const aor = normalizeAor(aorIn);
-    return this.run(() => this.client.pttl(this.regKey(aor)));
+    return this.run(() => this.timed(this.client.pttl(this.regKey(aor))));
   }
 
   async close(): Promise<void> {
@@ -418,7 +458,7 @@ export class RedisStore implements RegistrationStore {
     this.client.on('error', () => {});
     if (this.client.status === 'ready') {
       try {
-        await this.client.quit();
+        await this.timed(this.client.quit());
         return;
       } catch {
         // fall through to a hard disconnect
