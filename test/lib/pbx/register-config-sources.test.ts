@@ -49,17 +49,21 @@ t.test('DATA_SOURCE=pg: registration from the tables; UPDATE/INSERT picked up th
   // A database of its own: createPbx uses the public schema, and other tests share the server.
   const dbName = `dpbx_pbx_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Pool({ connectionString: PG_ADMIN, max: 1 });
-  await admin.query(`CREATE DATABASE ${dbName}`);
   const url = `postgres://postgres@127.0.0.1:5432/${dbName}`;
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   // pool.end() resolves before its sockets close; DROP ... WITH (FORCE) may then terminate one, and an idle
   // client's error with no pool listener is an uncaught exception.
   pool.on('error', () => {});
+  // Registered before the first await that can throw: an open pool would keep the file's process alive.
   t.teardown(async () => {
     await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    } finally {
+      await admin.end();
+    }
   });
+  await admin.query(`CREATE DATABASE ${dbName}`);
   const domain = 'pg-registrar.test';
   await migratePg(pool);
   await writeConfigToPg(pool, { domains: { [domain]: { clients: [{ id: 1, username: '1000', password: 'pw-first-1', dialplan }] } } });
