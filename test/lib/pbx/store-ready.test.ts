@@ -3,24 +3,13 @@
 // with one warning: the registrar then answers 503 + Retry-After until Redis is back.
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createPbx, type Pbx } from '../../../lib/index.js';
 import type { RedisStore } from '../../../lib/state/index.js';
 import { createLogger } from '../../../lib/log.js';
-import { hasCommand, skipUnless, tcpReachable } from '../../helpers/env.js';
+import { freeTcpPort, hasCommand, skipUnless, tcpReachable } from '../../helpers/env.js';
 
 const skip = skipUnless(hasCommand('redis-server'), "command 'redis-server'");
 
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A throwaway redis-server on `port`, killed at the test's teardown. */
 function startRedis(t: Test, port: number): ChildProcess {

@@ -7,7 +7,6 @@
 import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -20,22 +19,12 @@ import {
 } from '../../../sip-stack/index.js';
 import { MemoryStore } from '../../../lib/state/index.js';
 import { Registrar } from '../../../lib/registrar/index.js';
-import { skipUnlessCommand } from '../../helpers/env.js';
+import { freeTcpPort, skipUnlessCommand } from '../../helpers/env.js';
 import { DOMAIN, makeConfig } from './harness.js';
 import { sippPassed } from '../../helpers/sipp.js';
 
 const skip = skipUnlessCommand('sipp');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const register = (cseq: number, expires: number, auth: boolean) => `
   <send retrans="1000"><![CDATA[
@@ -164,7 +153,7 @@ async function pbx(t: Test) {
   };
   const sipp = async (transport: 'udp' | 'tcp', file: string, user: string, password: string) => {
     const port = layer.listener(transport)!.port;
-    const localPort = await freePort();
+    const localPort = await freeTcpPort();
     return runSipp([
       `127.0.0.1:${port}`, '-sf', file, '-m', '1', '-i', '127.0.0.1', '-p', String(localPort), '-t', transport === 'udp' ? 'u1' : 't1',
       '-s', user, '-au', user, '-ap', password, '-timeout', '20s', '-timeout_error', '-nostdin', '-max_recv_loops', '1000',

@@ -5,22 +5,11 @@
  */
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { RedisStore, StateUnavailableError, type RegisterUpdate } from '../../../lib/state/index.js';
-import { hasCommand, skipUnless, tcpReachable } from '../../helpers/env.js';
+import { freeTcpPort, hasCommand, skipUnless, tcpReachable } from '../../helpers/env.js';
 
 const skip = skipUnless(hasCommand('redis-server'), "command 'redis-server'");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
@@ -54,7 +43,7 @@ t.test('Redis outage: fail fast with StateUnavailableError, recover by itself', 
   process.on('unhandledRejection', onUnhandled);
   t.teardown(() => process.off('unhandledRejection', onUnhandled));
 
-  const port = await freePort();
+  const port = await freeTcpPort();
   let server = await startRedis(port);
   t.teardown(() => stop(server));
   const warnings: string[] = [];
@@ -99,7 +88,7 @@ t.test('Redis outage: fail fast with StateUnavailableError, recover by itself', 
 });
 
 t.test('a store whose Redis is down from the start fails fast and connects later', { skip }, async (t) => {
-  const port = await freePort();
+  const port = await freeTcpPort();
   const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, keyPrefix: 'late:', maxReconnectDelayMs: 100 });
   t.teardown(() => store.close());
   t.equal(await store.waitReady(300), false);
