@@ -10,9 +10,10 @@
  * queued so they do not race each other. The registration logic is the shared pure `applyRegister()`.
  *
  * Outages: the client does not queue commands while disconnected (enableOfflineQueue false, no per-request
- * retries, a command timeout that a stalled event loop does not trip: timed()), so every operation fails fast with StateUnavailableError — the registrar answers
- * 503 + Retry-After — while ioredis keeps reconnecting in the background. Connection errors are logged once per
- * outage and never escape as unhandled 'error' events or rejections.
+ * retries, a command timeout that a stalled event loop does not trip: timed()), so every operation fails fast
+ * with StateUnavailableError — the registrar answers 503 + Retry-After — while ioredis keeps reconnecting in the
+ * background. Connection errors are logged once per outage and never escape as unhandled 'error' events or
+ * rejections.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { applyRegister, latestExpiry, liveContacts } from './binding.js';
