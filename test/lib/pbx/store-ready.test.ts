@@ -5,7 +5,7 @@ import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createPbx, type Pbx } from '../../../lib/index.js';
 import type { RedisStore } from '../../../lib/state/index.js';
-import { createLogger } from '../../../lib/log.js';
+import { captureLog, type CapturedLog } from '../../helpers/log.js';
 import { freeTcpPort, hasCommand, skipUnless, tcpReachable } from '../../helpers/env.js';
 
 const skip = skipUnless(hasCommand('redis-server'), "command 'redis-server'");
@@ -20,9 +20,8 @@ function startRedis(t: Test, port: number): ChildProcess {
   return p;
 }
 
-function pbxWithRedis(t: Test, port: number): { pbx: Pbx; lines: Array<{ level: number; msg: string }> } {
-  const lines: Array<{ level: number; msg: string }> = [];
-  const logger = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(JSON.parse(s)) } });
+function pbxWithRedis(t: Test, port: number): { pbx: Pbx; lines: CapturedLog['lines'] } {
+  const { logger, lines } = captureLog('info');
   const pbx = createPbx({
     config: { domains: { 'ready.test': { clients: [] } } },
     sipHost: '127.0.0.1', sipPort: 0, publicIp: '127.0.0.1', api: false, rtpPortMin: 44000, rtpPortMax: 44099,
