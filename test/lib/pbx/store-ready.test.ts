@@ -10,7 +10,6 @@ import { freeTcpPort, hasCommand, skipUnless, tcpReachable } from '../../helpers
 
 const skip = skipUnless(hasCommand('redis-server'), "command 'redis-server'");
 
-
 /** A throwaway redis-server on `port`, killed at the test's teardown. */
 function startRedis(t: Test, port: number): ChildProcess {
   const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
